@@ -1,0 +1,798 @@
+"""The queries the bot needs, over an async session factory.
+
+Reads assemble whole `IncidentView`s in a fixed number of queries however many incidents
+are asked for (no N+1). Every write runs in one transaction and records an AuditEvent in
+that same transaction, so a change and its audit trail land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from db.models import (
+    Account,
+    AccountStance,
+    AuditEvent,
+    Figure,
+    Incident,
+    KnownPostRecord,
+    MatchPhrase,
+    Point,
+    Source,
+    utcnow,
+)
+from domain.dataset import incident_to_json, source_to_json
+from domain.model import (
+    AccountView,
+    DatePrecision,
+    FigureView,
+    IncidentStatus,
+    IncidentView,
+    KnownPost,
+    NameGroup,
+    PointView,
+    SourceKind,
+    SourceView,
+    Stance,
+    StanceView,
+    Translation,
+)
+
+
+class RepositoryError(Exception):
+    pass
+
+
+class NotFoundError(RepositoryError):
+    def __init__(self, entity: str, key: str) -> None:
+        super().__init__(f"no {entity} with id {key!r}")
+        self.entity = entity
+        self.key = key
+
+
+class ConflictError(RepositoryError):
+    """Someone else saved this record since it was read; the edit would overwrite theirs."""
+
+    def __init__(self, entity: str, key: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"{entity} {key!r} was changed by someone else (you edited version {expected}, "
+            f"it is now at version {current}); reload it and edit again"
+        )
+        self.entity = entity
+        self.key = key
+        self.expected = expected
+        self.current = current
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a Telegram user, or a named tool such as the command line."""
+
+    user_id: int | None = None
+    label: str = ""
+
+    @classmethod
+    def cli(cls) -> Actor:
+        return cls(None, "command line")
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(None, "system")
+
+
+@dataclass
+class SaveOutcome:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class StanceSummary:
+    """For one point: which accounts assert it, which dispute it, which partly agree."""
+
+    point_key: str
+    asserting: tuple[str, ...]
+    disputing: tuple[str, ...]
+    partly: tuple[str, ...]
+
+
+# --- rows <-> views ----------------------------------------------------------------------
+
+
+def source_view(row: Source) -> SourceView:
+    return SourceView(
+        key=row.key,
+        name=row.name,
+        kind=SourceKind(row.kind),
+        affiliation=row.affiliation,
+        aliases=tuple(row.aliases),
+        homepage=row.homepage,
+        version=row.version,
+    )
+
+
+def _source_values(view: SourceView) -> dict[str, Any]:
+    return {
+        "key": view.key,
+        "name": view.name,
+        "kind": view.kind.value,
+        "affiliation": view.affiliation,
+        "aliases": list(view.aliases),
+        "homepage": view.homepage,
+    }
+
+
+def _incident_values(view: IncidentView) -> dict[str, Any]:
+    return {
+        "key": view.key,
+        "title": view.title,
+        "summary": view.summary,
+        "place": view.place,
+        "place_aliases": list(view.place_aliases),
+        "country": view.country,
+        "region": view.region,
+        "date_start": view.date_start,
+        "date_end": view.date_end,
+        "date_precision": view.date_precision.value,
+        "date_note": view.date_note,
+        "status": view.status.value,
+        "keywords": list(view.keywords),
+        "names": [{"name": g.name, "aliases": list(g.aliases)} for g in view.names],
+        "translations": {
+            lang: {"title": t.title, "summary": t.summary} for lang, t in view.translations.items()
+        },
+    }
+
+
+class Repository:
+    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+        self._sessions = sessions
+
+    def session(self) -> AsyncSession:
+        session: AsyncSession = self._sessions()
+        return session
+
+    # --- reading incidents ---------------------------------------------------------------
+
+    async def get_incident(self, key: str, *, include_deleted: bool = False) -> IncidentView | None:
+        async with self.session() as session:
+            query = select(Incident).where(col(Incident.key) == key)
+            if not include_deleted:
+                query = query.where(col(Incident.deleted_at).is_(None))
+            row = (await session.execute(query)).scalar_one_or_none()
+            if row is None:
+                return None
+            return (await self._assemble(session, [row]))[0]
+
+    async def get_incidents(self, keys: Iterable[str]) -> dict[str, IncidentView]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        async with self.session() as session:
+            rows = (
+                (
+                    await session.execute(
+                        select(Incident).where(
+                            col(Incident.key).in_(wanted), col(Incident.deleted_at).is_(None)
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            return {view.key: view for view in await self._assemble(session, rows)}
+
+    async def iter_incidents(
+        self, *, batch_size: int = 500, include_deleted: bool = False
+    ) -> AsyncIterator[IncidentView]:
+        """Every incident, in id order, a batch at a time (bounded memory for export/index)."""
+        last_id = 0
+        while True:
+            async with self.session() as session:
+                query = (
+                    select(Incident)
+                    .where(col(Incident.id) > last_id)
+                    .order_by(col(Incident.id))
+                    .limit(batch_size)
+                )
+                if not include_deleted:
+                    query = query.where(col(Incident.deleted_at).is_(None))
+                rows = (await session.execute(query)).scalars().all()
+                if not rows:
+                    return
+                views = await self._assemble(session, rows)
+            last_id = rows[-1].id or last_id
+            for view in views:
+                yield view
+
+    async def count_incidents(self) -> int:
+        async with self.session() as session:
+            query = select(func.count()).select_from(Incident)
+            query = query.where(col(Incident.deleted_at).is_(None))
+            return int((await session.execute(query)).scalar_one())
+
+    async def _assemble(
+        self, session: AsyncSession, rows: Sequence[Incident]
+    ) -> list[IncidentView]:
+        """Build full views for incident rows in seven queries, whatever their number."""
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        points_by_incident: dict[int, list[Point]] = defaultdict(list)
+        point_keys: dict[int, str] = {}
+        for point in (
+            await session.execute(
+                select(Point)
+                .where(col(Point.incident_id).in_(ids), col(Point.deleted_at).is_(None))
+                .order_by(col(Point.incident_id), col(Point.position), col(Point.id))
+            )
+        ).scalars():
+            points_by_incident[point.incident_id].append(point)
+            point_keys[point.id or 0] = point.key
+
+        accounts_by_incident: dict[int, list[tuple[Account, Source]]] = defaultdict(list)
+        account_ids: list[int] = []
+        for account, source in await session.execute(
+            select(Account, Source)
+            .join(Source, col(Source.id) == col(Account.source_id))
+            .where(col(Account.incident_id).in_(ids), col(Account.deleted_at).is_(None))
+            .order_by(col(Account.incident_id), col(Account.position), col(Account.id))
+        ):
+            accounts_by_incident[account.incident_id].append((account, source))
+            account_ids.append(account.id or 0)
+
+        figures: dict[int, list[FigureView]] = defaultdict(list)
+        stances: dict[int, list[StanceView]] = defaultdict(list)
+        if account_ids:
+            for figure in (
+                await session.execute(
+                    select(Figure)
+                    .where(col(Figure.account_id).in_(account_ids))
+                    .order_by(col(Figure.account_id), col(Figure.position), col(Figure.id))
+                )
+            ).scalars():
+                figures[figure.account_id].append(
+                    FigureView(
+                        label=figure.label,
+                        raw=figure.raw,
+                        min=figure.min_value,
+                        max=figure.max_value,
+                        point_key=point_keys.get(figure.point_id) if figure.point_id else None,
+                    )
+                )
+            for stance in (
+                await session.execute(
+                    select(AccountStance)
+                    .where(col(AccountStance.account_id).in_(account_ids))
+                    .order_by(col(AccountStance.account_id), col(AccountStance.id))
+                )
+            ).scalars():
+                if stance.point_id in point_keys:
+                    stances[stance.account_id].append(
+                        StanceView(point_keys[stance.point_id], Stance(stance.stance), stance.note)
+                    )
+
+        phrases: dict[int, list[str]] = defaultdict(list)
+        for phrase in (
+            await session.execute(
+                select(MatchPhrase)
+                .where(col(MatchPhrase.incident_id).in_(ids))
+                .order_by(
+                    col(MatchPhrase.incident_id), col(MatchPhrase.position), col(MatchPhrase.id)
+                )
+            )
+        ).scalars():
+            phrases[phrase.incident_id].append(phrase.text)
+
+        posts: dict[int, list[KnownPost]] = defaultdict(list)
+        for post in (
+            await session.execute(
+                select(KnownPostRecord)
+                .where(col(KnownPostRecord.incident_id).in_(ids))
+                .order_by(
+                    col(KnownPostRecord.incident_id),
+                    col(KnownPostRecord.position),
+                    col(KnownPostRecord.id),
+                )
+            )
+        ).scalars():
+            posts[post.incident_id].append(KnownPost(post.channel, post.message_id))
+
+        sources: dict[int, SourceView] = {}
+        views = []
+        for row in rows:
+            row_id = row.id or 0
+            accounts = []
+            for account, source in accounts_by_incident[row_id]:
+                source_id = source.id or 0
+                if source_id not in sources:
+                    sources[source_id] = source_view(source)
+                accounts.append(
+                    AccountView(
+                        key=account.key,
+                        source=sources[source_id],
+                        summary=account.summary,
+                        published_on=account.published_on,
+                        url=account.url,
+                        language=account.language,
+                        figures=tuple(figures[account.id or 0]),
+                        stances=tuple(stances[account.id or 0]),
+                        version=account.version,
+                    )
+                )
+            views.append(
+                IncidentView(
+                    key=row.key,
+                    title=row.title,
+                    summary=row.summary,
+                    place=row.place,
+                    place_aliases=tuple(row.place_aliases),
+                    country=row.country,
+                    region=row.region,
+                    date_start=row.date_start,
+                    date_end=row.date_end,
+                    date_precision=DatePrecision(row.date_precision),
+                    date_note=row.date_note,
+                    status=IncidentStatus(row.status),
+                    keywords=tuple(row.keywords),
+                    names=tuple(
+                        NameGroup(g["name"], tuple(g.get("aliases", []))) for g in row.names
+                    ),
+                    translations={
+                        lang: Translation(t["title"], t.get("summary", ""))
+                        for lang, t in row.translations.items()
+                    },
+                    points=tuple(
+                        PointView(p.key, p.text, dict(p.translations), p.version)
+                        for p in points_by_incident[row_id]
+                    ),
+                    accounts=tuple(accounts),
+                    phrases=tuple(phrases[row_id]),
+                    posts=tuple(posts[row_id]),
+                    version=row.version,
+                )
+            )
+        return views
+
+    # --- questions about stances ---------------------------------------------------------
+
+    async def accounts_taking(self, incident_key: str, point_key: str, stance: Stance) -> list[str]:
+        """Keys of the accounts of an incident that take `stance` on one point."""
+        async with self.session() as session:
+            query = (
+                select(col(Account.key))
+                .join(AccountStance, col(AccountStance.account_id) == col(Account.id))
+                .join(Point, col(Point.id) == col(AccountStance.point_id))
+                .join(Incident, col(Incident.id) == col(Account.incident_id))
+                .where(
+                    col(Incident.key) == incident_key,
+                    col(Point.key) == point_key,
+                    col(AccountStance.stance) == stance.value,
+                    col(Account.deleted_at).is_(None),
+                    col(Point.deleted_at).is_(None),
+                )
+                .order_by(col(Account.position), col(Account.id))
+            )
+            return list((await session.execute(query)).scalars())
+
+    async def stance_summary(self, incident_key: str) -> list[StanceSummary]:
+        """Per point, who asserts and who disputes it: where the accounts contradict each other."""
+        async with self.session() as session:
+            query = (
+                select(col(Point.key), col(AccountStance.stance), col(Account.key))
+                .join(AccountStance, col(AccountStance.point_id) == col(Point.id))
+                .join(Account, col(Account.id) == col(AccountStance.account_id))
+                .join(Incident, col(Incident.id) == col(Point.incident_id))
+                .where(
+                    col(Incident.key) == incident_key,
+                    col(Account.deleted_at).is_(None),
+                    col(Point.deleted_at).is_(None),
+                )
+                .order_by(
+                    col(Point.position), col(Point.id), col(Account.position), col(Account.id)
+                )
+            )
+            grouped: dict[str, dict[str, list[str]]] = {}
+            for point_key, stance, account_key in await session.execute(query):
+                grouped.setdefault(point_key, defaultdict(list))[stance].append(account_key)
+        return [
+            StanceSummary(
+                point_key,
+                tuple(by_stance[Stance.ASSERTS]),
+                tuple(by_stance[Stance.DISPUTES]),
+                tuple(by_stance[Stance.PARTLY]),
+            )
+            for point_key, by_stance in grouped.items()
+        ]
+
+    async def incident_for_post(self, channel: str, message_id: int) -> str | None:
+        async with self.session() as session:
+            query = (
+                select(col(Incident.key))
+                .join(KnownPostRecord, col(KnownPostRecord.incident_id) == col(Incident.id))
+                .where(
+                    col(KnownPostRecord.channel) == channel,
+                    col(KnownPostRecord.message_id) == message_id,
+                    col(Incident.deleted_at).is_(None),
+                )
+            )
+            return (await session.execute(query)).scalar_one_or_none()
+
+    # --- sources -------------------------------------------------------------------------
+
+    async def list_sources(self, *, include_deleted: bool = False) -> list[SourceView]:
+        async with self.session() as session:
+            query = select(Source).order_by(col(Source.id))
+            if not include_deleted:
+                query = query.where(col(Source.deleted_at).is_(None))
+            return [source_view(row) for row in (await session.execute(query)).scalars()]
+
+    async def get_source(self, key: str) -> SourceView | None:
+        async with self.session() as session:
+            row = (
+                await session.execute(
+                    select(Source).where(col(Source.key) == key, col(Source.deleted_at).is_(None))
+                )
+            ).scalar_one_or_none()
+            return source_view(row) if row else None
+
+    async def source_keys(self) -> set[str]:
+        async with self.session() as session:
+            return set((await session.execute(select(col(Source.key)))).scalars())
+
+    # --- whole-record writes (dataset import, guided forms) ------------------------------
+
+    async def save_sources(
+        self, sources: Iterable[SourceView], actor: Actor, session: AsyncSession | None = None
+    ) -> SaveOutcome:
+        """Create or update sources by id; identical ones are left untouched."""
+        if session is None:
+            async with self.session() as own, own.begin():
+                return await self.save_sources(sources, actor, own)
+        outcome = SaveOutcome()
+        incoming = {s.key: s for s in sources}
+        if not incoming:
+            return outcome
+        existing = {
+            row.key: row
+            for row in (
+                await session.execute(select(Source).where(col(Source.key).in_(list(incoming))))
+            ).scalars()
+        }
+        now = utcnow()
+        for key, view in incoming.items():
+            row = existing.get(key)
+            after = source_to_json(view)
+            if row is None:
+                session.add(Source(**_source_values(view), created_at=now, updated_at=now))
+                outcome.created.append(key)
+                session.add(audit_event(actor, "create", "source", key, None, after))
+                continue
+            before = source_to_json(source_view(row))
+            if before == after and row.deleted_at is None:
+                outcome.unchanged += 1
+                continue
+            for name, value in _source_values(view).items():
+                setattr(row, name, value)
+            row.deleted_at = None
+            row.version += 1
+            row.updated_at = now
+            outcome.updated.append(key)
+            session.add(audit_event(actor, "update", "source", key, before, after))
+        await session.flush()
+        return outcome
+
+    async def save_incidents(
+        self,
+        incidents: Sequence[IncidentView],
+        actor: Actor,
+        session: AsyncSession | None = None,
+        *,
+        audit_creations: bool = True,
+    ) -> SaveOutcome:
+        """Create or replace whole incidents by id; identical ones are left untouched.
+
+        The incident's points and accounts become exactly those given (dataset semantics).
+        """
+        if session is None:
+            async with self.session() as own, own.begin():
+                return await self.save_incidents(
+                    incidents, actor, own, audit_creations=audit_creations
+                )
+        outcome = SaveOutcome()
+        if not incidents:
+            return outcome
+        keys = [i.key for i in incidents]
+        existing_rows = (
+            (await session.execute(select(Incident).where(col(Incident.key).in_(keys))))
+            .scalars()
+            .all()
+        )
+        existing = {row.key: row for row in existing_rows}
+        current = {v.key: v for v in await self._assemble(session, existing_rows)}
+        source_ids = await self._source_ids(session, incidents)
+        now = utcnow()
+        new_views = [v for v in incidents if v.key not in existing]
+        if new_views:
+            inserted = await session.execute(
+                insert(Incident).returning(col(Incident.id), col(Incident.key)),
+                [
+                    {**_incident_values(v), "version": 1, "created_at": now, "updated_at": now}
+                    for v in new_views
+                ],
+            )
+            new_ids = {key: int(row_id or 0) for row_id, key in inserted}
+            await self._insert_children(
+                session, [(new_ids[v.key], v) for v in new_views], source_ids
+            )
+            outcome.created.extend(v.key for v in new_views)
+            if audit_creations:
+                for view in new_views:
+                    session.add(
+                        audit_event(
+                            actor, "create", "incident", view.key, None, incident_to_json(view)
+                        )
+                    )
+        for view in incidents:
+            row = existing.get(view.key)
+            if row is None:
+                continue
+            before_view = current.get(view.key)
+            before = incident_to_json(before_view) if before_view else None
+            after = incident_to_json(view)
+            if before == after and row.deleted_at is None:
+                outcome.unchanged += 1
+                continue
+            row_id = row.id or 0
+            await session.execute(
+                update(Incident)
+                .where(col(Incident.id) == row_id)
+                .values(
+                    **_incident_values(view),
+                    version=Incident.version + 1,
+                    updated_at=now,
+                    deleted_at=None,
+                )
+            )
+            await self._delete_children(session, row_id)
+            await self._insert_children(session, [(row_id, view)], source_ids)
+            outcome.updated.append(view.key)
+            session.add(audit_event(actor, "update", "incident", view.key, before, after))
+        await session.flush()
+        return outcome
+
+    async def _source_ids(
+        self, session: AsyncSession, incidents: Sequence[IncidentView]
+    ) -> dict[str, int]:
+        wanted = {a.source.key for i in incidents for a in i.accounts}
+        if not wanted:
+            return {}
+        rows = await session.execute(
+            select(col(Source.key), col(Source.id)).where(col(Source.key).in_(list(wanted)))
+        )
+        found = {key: int(row_id or 0) for key, row_id in rows}
+        missing = wanted - set(found)
+        if missing:
+            raise NotFoundError("source", sorted(missing)[0])
+        return found
+
+    async def _delete_children(self, session: AsyncSession, incident_id: int) -> None:
+        # Explicit deletes rather than relying on ON DELETE CASCADE, which SQLite only honours
+        # with foreign keys switched on.
+        account_ids = select(col(Account.id)).where(col(Account.incident_id) == incident_id)
+        await session.execute(delete(Figure).where(col(Figure.account_id).in_(account_ids)))
+        await session.execute(
+            delete(AccountStance).where(col(AccountStance.account_id).in_(account_ids))
+        )
+        await session.execute(delete(Account).where(col(Account.incident_id) == incident_id))
+        await session.execute(delete(Point).where(col(Point.incident_id) == incident_id))
+        await session.execute(
+            delete(MatchPhrase).where(col(MatchPhrase.incident_id) == incident_id)
+        )
+        await session.execute(
+            delete(KnownPostRecord).where(col(KnownPostRecord.incident_id) == incident_id)
+        )
+
+    async def _insert_children(
+        self,
+        session: AsyncSession,
+        incidents: Sequence[tuple[int, IncidentView]],
+        source_ids: dict[str, int],
+    ) -> None:
+        now = utcnow()
+        point_rows = [
+            {
+                "incident_id": incident_id,
+                "key": p.key,
+                "position": n,
+                "text": p.text,
+                "translations": dict(p.translations),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for incident_id, view in incidents
+            for n, p in enumerate(view.points)
+        ]
+        point_ids: dict[tuple[int, str], int] = {}
+        if point_rows:
+            result = await session.execute(
+                insert(Point).returning(col(Point.id), col(Point.incident_id), col(Point.key)),
+                point_rows,
+            )
+            point_ids = {(inc, key): int(pid or 0) for pid, inc, key in result}
+        account_rows = [
+            {
+                "incident_id": incident_id,
+                "source_id": source_ids[a.source.key],
+                "key": a.key,
+                "position": n,
+                "summary": a.summary,
+                "published_on": a.published_on,
+                "url": a.url,
+                "language": a.language,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for incident_id, view in incidents
+            for n, a in enumerate(view.accounts)
+        ]
+        if account_rows:
+            result = await session.execute(
+                insert(Account).returning(
+                    col(Account.id), col(Account.incident_id), col(Account.key)
+                ),
+                account_rows,
+            )
+            account_ids = {(inc, key): int(aid or 0) for aid, inc, key in result}
+            figure_rows: list[dict[str, Any]] = []
+            stance_rows: list[dict[str, Any]] = []
+            for incident_id, view in incidents:
+                for account in view.accounts:
+                    account_id = account_ids[(incident_id, account.key)]
+                    figure_rows.extend(
+                        {
+                            "account_id": account_id,
+                            "point_id": point_ids.get((incident_id, f.point_key))
+                            if f.point_key
+                            else None,
+                            "position": n,
+                            "label": f.label,
+                            "raw": f.raw,
+                            "min_value": f.min,
+                            "max_value": f.max,
+                        }
+                        for n, f in enumerate(account.figures)
+                    )
+                    stance_rows.extend(
+                        {
+                            "account_id": account_id,
+                            "point_id": point_ids[(incident_id, s.point_key)],
+                            "stance": s.stance.value,
+                            "note": s.note,
+                        }
+                        for s in account.stances
+                    )
+            if figure_rows:
+                await session.execute(insert(Figure), figure_rows)
+            if stance_rows:
+                await session.execute(insert(AccountStance), stance_rows)
+        phrase_rows = [
+            {"incident_id": incident_id, "text": text, "position": n, "created_at": now}
+            for incident_id, view in incidents
+            for n, text in enumerate(view.phrases)
+        ]
+        if phrase_rows:
+            await session.execute(insert(MatchPhrase), phrase_rows)
+        post_rows = [
+            {
+                "incident_id": incident_id,
+                "channel": post.channel,
+                "message_id": post.message_id,
+                "position": n,
+            }
+            for incident_id, view in incidents
+            for n, post in enumerate(view.posts)
+        ]
+        if post_rows:
+            await session.execute(insert(KnownPostRecord), post_rows)
+
+    # --- field edits with optimistic locking ---------------------------------------------
+
+    async def edit_incident(
+        self, key: str, expected_version: int, changes: dict[str, Any], actor: Actor
+    ) -> IncidentView:
+        """Change some fields of an incident, refusing if it changed since `expected_version`."""
+        allowed = set(_incident_values(IncidentView("k", "t", "s", "p"))) - {"key"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise RepositoryError(f"cannot edit field(s): {', '.join(sorted(unknown))}")
+        async with self.session() as session, session.begin():
+            before = await self._incident_in(session, key)
+            result = await session.execute(
+                update(Incident)
+                .where(
+                    col(Incident.key) == key,
+                    col(Incident.version) == expected_version,
+                    col(Incident.deleted_at).is_(None),
+                )
+                .values(**changes, version=Incident.version + 1, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise ConflictError("incident", key, expected_version, before.version)
+            after = await self._incident_in(session, key, fresh=True)
+            session.add(
+                audit_event(
+                    actor,
+                    "update",
+                    "incident",
+                    key,
+                    incident_to_json(before),
+                    incident_to_json(after),
+                )
+            )
+        return after
+
+    async def _incident_in(
+        self, session: AsyncSession, key: str, *, fresh: bool = False
+    ) -> IncidentView:
+        query = select(Incident).where(col(Incident.key) == key, col(Incident.deleted_at).is_(None))
+        if fresh:
+            query = query.execution_options(populate_existing=True)
+        row = (await session.execute(query)).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError("incident", key)
+        return (await self._assemble(session, [row]))[0]
+
+    async def set_incident_deleted(self, key: str, deleted: bool, actor: Actor) -> IncidentView:
+        """Soft-delete an incident, or undo that; the record itself is kept."""
+        async with self.session() as session, session.begin():
+            row = (
+                await session.execute(select(Incident).where(col(Incident.key) == key))
+            ).scalar_one_or_none()
+            if row is None:
+                raise NotFoundError("incident", key)
+            row.deleted_at = utcnow() if deleted else None
+            row.version += 1
+            row.updated_at = utcnow()
+            await session.flush()
+            view = (await self._assemble(session, [row]))[0]
+            session.add(
+                audit_event(actor, "delete" if deleted else "restore", "incident", key, None, None)
+            )
+        return view
+
+    # --- audit -----------------------------------------------------------------------------
+
+    async def latest_audit(self, limit: int = 20) -> list[AuditEvent]:
+        async with self.session() as session:
+            query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
+            return list((await session.execute(query)).scalars())
+
+
+def audit_event(
+    actor: Actor,
+    action: str,
+    entity: str,
+    key: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent(
+        at=utcnow(),
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        action=action,
+        entity=entity,
+        entity_key=key[:200],
+        before=before,
+        after=after,
+    )

@@ -1,0 +1,583 @@
+"""The dataset file: its validation, its reading into domain types, and its writing back.
+
+A dataset is one JSON document (see `data/dataset.schema.json` and docs/dataset.md) with
+`sources` and `incidents`; incidents carry their points, accounts, figures and stances.
+
+Files can be large (100k incidents), so reading streams item by item with ijson and the
+caller re-opens the file for each pass: one pass validates everything, a second imports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+import jsonschema
+
+from domain.model import (
+    AccountView,
+    DatePrecision,
+    FigureView,
+    IncidentStatus,
+    IncidentView,
+    KnownPost,
+    NameGroup,
+    PointView,
+    SourceKind,
+    SourceView,
+    Stance,
+    StanceView,
+    Translation,
+)
+
+FORMAT = "factcheck-dataset"
+VERSION = 1
+DATA_DIR = Path(__file__).parent / "data"
+SCHEMA_PATH = DATA_DIR / "dataset.schema.json"
+SAMPLE_PATH = DATA_DIR / "idlib-reference.json"
+MAX_LISTED_ERRORS = 100
+_MAX_MESSAGE = 200
+
+Opener = Callable[[], IO[bytes]]
+"""Opens the dataset afresh; called once per pass over it."""
+
+
+@dataclass(frozen=True)
+class DatasetError:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    errors: list[DatasetError] = field(default_factory=list)
+    error_count: int = 0
+    source_count: int = 0
+    incident_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def add(self, path: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_LISTED_ERRORS:
+            self.errors.append(DatasetError(path, message))
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"valid: {self.source_count} sources, {self.incident_count} incidents"
+        lines = [f"{self.error_count} problem(s) found; nothing was imported."]
+        lines.extend(str(error) for error in self.errors)
+        if self.error_count > len(self.errors):
+            lines.append(f"… and {self.error_count - len(self.errors)} more")
+        return "\n".join(lines)
+
+
+class DatasetInvalid(Exception):
+    def __init__(self, report: ValidationReport) -> None:
+        super().__init__(report.describe())
+        self.report = report
+
+
+# --- streaming scan ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Item:
+    section: str  # "top", "sources" or "incidents"
+    key: str | int  # top-level key, or index within the section
+    value: Any
+
+
+class _ValueBuilder:
+    """Builds one JSON value from ijson events and says when it is complete."""
+
+    def __init__(self) -> None:
+        self._builder = ijson.ObjectBuilder()
+        self._depth = 0
+
+    def feed(self, event: str, value: Any) -> bool:
+        self._builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            self._depth += 1
+        elif event in ("end_map", "end_array"):
+            self._depth -= 1
+        return self._depth == 0
+
+    @property
+    def value(self) -> Any:
+        return self._builder.value
+
+
+def _scan(stream: IO[bytes]) -> Iterator[_Item]:
+    """Yield top-level values, and each source and incident as a separate item."""
+    events = ijson.parse(stream, use_float=True)
+    prefix, event, value = next(events)
+    if event != "start_map":
+        yield _Item("top", "", value if event not in ("start_array",) else [])
+        return
+    key: str | None = None
+    builder: _ValueBuilder | None = None
+    index = -1
+    for prefix, event, value in events:
+        if builder is not None:
+            if builder.feed(event, value):
+                if key in ("sources", "incidents") and prefix == f"{key}.item":
+                    yield _Item(key, index, builder.value)
+                else:
+                    yield _Item("top", key or "", builder.value)
+                builder = None
+            continue
+        if prefix == "":
+            if event == "map_key":
+                key = value
+                index = -1
+            continue
+        if key in ("sources", "incidents") and prefix == key:
+            if event == "start_array":
+                continue
+            if event == "end_array":
+                yield _Item("top", key, [])  # marks that the section was present
+                continue
+        if key in ("sources", "incidents") and prefix == f"{key}.item":
+            index += 1
+        builder = _ValueBuilder()
+        if builder.feed(event, value):
+            if key in ("sources", "incidents") and prefix == f"{key}.item":
+                yield _Item(key, index, builder.value)
+            else:
+                yield _Item("top", key or "", builder.value)
+            builder = None
+
+
+def _items(opener: Opener, report: ValidationReport) -> Iterator[_Item]:
+    with opener() as stream:
+        try:
+            yield from _scan(stream)
+        except (ijson.JSONError, ijson.IncompleteJSONError, ValueError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+            report.add("$", f"not valid JSON ({_short(first_line)})")
+        except StopIteration:
+            report.add("$", "the file is empty")
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+@cache
+def _validator(definition: str) -> jsonschema.protocols.Validator:
+    schema = _schema()
+    target = {"$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]}
+    return jsonschema.Draft202012Validator(
+        target, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def _join(base: str, parts: Iterable[str | int]) -> str:
+    path = base
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _explain(error: jsonschema.ValidationError) -> tuple[list[str | int], str]:
+    """Turn a schema error into (path, message) a person can act on."""
+    where: list[str | int] = list(error.absolute_path)
+    match error.validator:
+        case "required":
+            missing = str(error.message).split("'")[1] if "'" in error.message else "?"
+            return [*where, missing], "missing required field"
+        case "additionalProperties":
+            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            return where, "unknown field(s): " + ", ".join(repr(k) for k in extra)
+        case "type":
+            wanted = error.validator_value
+            wanted_text = " or ".join(wanted) if isinstance(wanted, list) else str(wanted)
+            got = type(error.instance).__name__
+            return where, f"must be {wanted_text}, not {got}"
+        case "enum":
+            allowed = ", ".join(str(v) for v in error.validator_value)
+            return where, f"{_short(repr(error.instance))} is not one of: {allowed}"
+        case "pattern" if error.validator_value.startswith("^[a-z0-9]"):
+            return where, (
+                f"{_short(repr(error.instance))} is not a valid id "
+                "(lower-case letters, digits, '.', '_' or '-'; at most 80 characters)"
+            )
+        case "minLength" | "pattern" if error.validator_value in (1, "\\S"):
+            return where, "must not be empty"
+        case "maxLength":
+            return where, f"longer than {error.validator_value} characters"
+        case "const":
+            return where, f"must be {error.validator_value!r}"
+        case "format":
+            return where, f"{_short(repr(error.instance))} is not a valid {error.validator_value}"
+    return where, _short(error.message)
+
+
+def _schema_errors(definition: str, value: Any, base: str, report: ValidationReport) -> bool:
+    # Several schema rules can reject the same value for the same reason ("must not be empty").
+    reported: set[tuple[str, str]] = set()
+    for error in sorted(
+        _validator(definition).iter_errors(value), key=lambda e: list(map(str, e.path))
+    ):
+        where, message = _explain(error)
+        entry = (_join(base, where), message)
+        if entry not in reported:
+            reported.add(entry)
+            report.add(*entry)
+    return not reported
+
+
+def _check_incident(
+    incident: dict[str, Any], base: str, known_sources: set[str], report: ValidationReport
+) -> None:
+    """Cross-references inside an incident that a schema cannot express."""
+    key = incident["id"]
+    point_keys: set[str] = set()
+    for i, point in enumerate(incident.get("points", [])):
+        if point["id"] in point_keys:
+            report.add(f"{base}.points[{i}].id", f"duplicate point id {point['id']!r}")
+        point_keys.add(point["id"])
+    date = incident.get("date") or {}
+    if date.get("start") and date.get("end") and date["start"] > date["end"]:
+        report.add(f"{base}.date.end", "ends before it starts")
+    account_keys: set[str] = set()
+    for a, account in enumerate(incident.get("accounts", [])):
+        here = f"{base}.accounts[{a}]"
+        if account["id"] in account_keys:
+            report.add(f"{here}.id", f"duplicate account id {account['id']!r}")
+        account_keys.add(account["id"])
+        if account["source"] not in known_sources:
+            report.add(f"{here}.source", f"unknown source {account['source']!r}")
+        for f, figure in enumerate(account.get("figures", [])):
+            low, high = figure.get("min"), figure.get("max")
+            if low is not None and high is not None and low > high:
+                report.add(f"{here}.figures[{f}].max", f"smaller than min ({high} < {low})")
+            if figure.get("point") is not None and figure["point"] not in point_keys:
+                report.add(
+                    f"{here}.figures[{f}].point",
+                    f"{figure['point']!r} is not a point of incident {key!r}",
+                )
+        seen: set[str] = set()
+        for s, stance in enumerate(account.get("stances", [])):
+            if stance["point"] not in point_keys:
+                report.add(
+                    f"{here}.stances[{s}].point",
+                    f"{stance['point']!r} is not a point of incident {key!r}",
+                )
+            elif stance["point"] in seen:
+                report.add(
+                    f"{here}.stances[{s}].point", f"second stance on point {stance['point']!r}"
+                )
+            seen.add(stance["point"])
+
+
+def validate(opener: Opener, existing_sources: Iterable[str] = ()) -> ValidationReport:
+    """Check a whole dataset without keeping it in memory.
+
+    `existing_sources` are source ids already stored, which accounts may refer to.
+    """
+    report = ValidationReport()
+    top_keys: set[str] = set()
+    sources: set[str] = set(existing_sources)
+    file_sources: set[str] = set()
+    # Sources may follow incidents in the file, so they are collected in a first pass.
+    for item in _items(opener, report):
+        if item.section == "sources":
+            report.source_count += 1
+            base = f"sources[{item.key}]"
+            if _schema_errors("source", item.value, base, report):
+                if item.value["id"] in file_sources:
+                    report.add(f"{base}.id", f"duplicate source id {item.value['id']!r}")
+                file_sources.add(item.value["id"])
+        elif item.section == "top":
+            _check_top(item, top_keys, report)
+    if any(error.path == "$" for error in report.errors):
+        return report  # not a JSON object at all: field-by-field complaints would be noise
+    for required in ("format", "version", "sources", "incidents"):
+        if required not in top_keys:
+            report.add(required, "missing required field")
+    sources |= file_sources
+    incident_keys: set[str] = set()
+    for item in _items(opener, ValidationReport()):
+        if item.section != "incidents":
+            continue
+        report.incident_count += 1
+        base = f"incidents[{item.key}]"
+        if _schema_errors("incident", item.value, base, report):
+            if item.value["id"] in incident_keys:
+                report.add(f"{base}.id", f"duplicate incident id {item.value['id']!r}")
+            incident_keys.add(item.value["id"])
+            _check_incident(item.value, base, sources, report)
+    return report
+
+
+_TOP_LEVEL = {"format", "version", "exported_at", "description", "sources", "incidents"}
+
+
+def _check_top(item: _Item, seen: set[str], report: ValidationReport) -> None:
+    key = str(item.key)
+    if key == "":
+        report.add("$", "a dataset must be a JSON object with 'sources' and 'incidents'")
+        return
+    seen.add(key)
+    if key not in _TOP_LEVEL:
+        report.add(key, "unknown field")
+    elif key == "format" and item.value != FORMAT:
+        report.add(key, f"must be {FORMAT!r}")
+    elif key == "version" and item.value != VERSION:
+        report.add(key, f"unsupported version {_short(repr(item.value))}; this bot reads {VERSION}")
+    elif key in ("sources", "incidents") and not isinstance(item.value, list):
+        report.add(key, "must be an array")
+
+
+# --- reading into domain types -----------------------------------------------------------
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def parse_source(data: Mapping[str, Any]) -> SourceView:
+    return SourceView(
+        key=data["id"],
+        name=data["name"].strip(),
+        kind=SourceKind(data["kind"]),
+        affiliation=data.get("affiliation", "").strip(),
+        aliases=tuple(a.strip() for a in data.get("aliases", [])),
+        homepage=data.get("homepage"),
+    )
+
+
+def parse_incident(data: Mapping[str, Any], sources: Mapping[str, SourceView]) -> IncidentView:
+    place = data["place"]
+    date = data.get("date") or {}
+    accounts = tuple(
+        AccountView(
+            key=a["id"],
+            source=sources[a["source"]],
+            summary=a["summary"].strip(),
+            published_on=_date(a.get("published")),
+            url=a.get("url"),
+            language=a.get("language"),
+            figures=tuple(
+                FigureView(
+                    label=f["label"].strip(),
+                    raw=f["raw"].strip(),
+                    min=f.get("min"),
+                    max=f.get("max"),
+                    point_key=f.get("point"),
+                )
+                for f in a.get("figures", [])
+            ),
+            stances=tuple(
+                StanceView(s["point"], Stance(s["stance"]), s.get("note", "").strip())
+                for s in a.get("stances", [])
+            ),
+        )
+        for a in data.get("accounts", [])
+    )
+    return IncidentView(
+        key=data["id"],
+        title=data["title"].strip(),
+        summary=data["summary"].strip(),
+        place=place["name"].strip(),
+        place_aliases=tuple(a.strip() for a in place.get("aliases", [])),
+        country=place.get("country", "").strip(),
+        region=place.get("region", "").strip(),
+        date_start=_date(date.get("start")),
+        date_end=_date(date.get("end")),
+        date_precision=DatePrecision(date.get("precision", "unknown")),
+        date_note=date.get("note", "").strip(),
+        status=IncidentStatus(data.get("status", "single_source")),
+        keywords=tuple(k.strip() for k in data.get("keywords", [])),
+        names=tuple(
+            NameGroup(g["name"].strip(), tuple(a.strip() for a in g.get("aliases", [])))
+            for g in data.get("names", [])
+        ),
+        translations={
+            lang: Translation(t["title"].strip(), t.get("summary", "").strip())
+            for lang, t in data.get("translations", {}).items()
+        },
+        points=tuple(
+            PointView(p["id"], p["text"].strip(), dict(p.get("translations", {})))
+            for p in data.get("points", [])
+        ),
+        accounts=accounts,
+        phrases=tuple(p.strip() for p in data.get("phrases", [])),
+        posts=tuple(KnownPost(p["channel"], p["message_id"]) for p in data.get("posts", [])),
+    )
+
+
+def read_sources(opener: Opener) -> Iterator[SourceView]:
+    """Sources of a dataset that `validate` accepted."""
+    report = ValidationReport()
+    for item in _items(opener, report):
+        if item.section == "sources":
+            yield parse_source(item.value)
+
+
+def read_incidents(opener: Opener, sources: Mapping[str, SourceView]) -> Iterator[IncidentView]:
+    """Incidents of a dataset that `validate` accepted, one at a time."""
+    report = ValidationReport()
+    for item in _items(opener, report):
+        if item.section == "incidents":
+            yield parse_incident(item.value, sources)
+
+
+def load_document(data: Mapping[str, Any]) -> tuple[list[SourceView], list[IncidentView]]:
+    """Parse an in-memory dataset that has already been validated."""
+    sources = [parse_source(s) for s in data["sources"]]
+    by_key = {s.key: s for s in sources}
+    return sources, [parse_incident(i, by_key) for i in data["incidents"]]
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def source_to_json(source: SourceView) -> dict[str, Any]:
+    return {
+        "id": source.key,
+        "name": source.name,
+        "kind": source.kind.value,
+        "affiliation": source.affiliation,
+        "aliases": list(source.aliases),
+        "homepage": source.homepage,
+    }
+
+
+def incident_to_json(incident: IncidentView) -> dict[str, Any]:
+    return {
+        "id": incident.key,
+        "title": incident.title,
+        "summary": incident.summary,
+        "place": {
+            "name": incident.place,
+            "aliases": list(incident.place_aliases),
+            "country": incident.country,
+            "region": incident.region,
+        },
+        "date": {
+            "start": _iso(incident.date_start),
+            "end": _iso(incident.date_end),
+            "precision": incident.date_precision.value,
+            "note": incident.date_note,
+        },
+        "status": incident.status.value,
+        "keywords": list(incident.keywords),
+        "names": [{"name": g.name, "aliases": list(g.aliases)} for g in incident.names],
+        "translations": {
+            lang: {"title": t.title, "summary": t.summary}
+            for lang, t in sorted(incident.translations.items())
+        },
+        "points": [
+            {"id": p.key, "text": p.text, "translations": dict(sorted(p.translations.items()))}
+            for p in incident.points
+        ],
+        "accounts": [
+            {
+                "id": a.key,
+                "source": a.source.key,
+                "summary": a.summary,
+                "published": _iso(a.published_on),
+                "url": a.url,
+                "language": a.language,
+                "figures": [
+                    {
+                        "label": f.label,
+                        "raw": f.raw,
+                        "min": f.min,
+                        "max": f.max,
+                        "point": f.point_key,
+                    }
+                    for f in a.figures
+                ],
+                "stances": [
+                    {"point": s.point_key, "stance": s.stance.value, "note": s.note}
+                    for s in a.stances
+                ],
+            }
+            for a in incident.accounts
+        ],
+        "phrases": list(incident.phrases),
+        "posts": [{"channel": p.channel, "message_id": p.message_id} for p in incident.posts],
+    }
+
+
+class DatasetWriter:
+    """Writes a dataset incrementally, so exporting 100k incidents needs little memory.
+
+    Sources come first, then incidents one at a time, then `close()`.
+    """
+
+    def __init__(self, out: IO[str], *, exported_at: dt.datetime | None = None) -> None:
+        self._out = out
+        self._incidents = 0
+        out.write(f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n')
+        if exported_at is not None:
+            out.write(f'  "exported_at": "{exported_at.isoformat(timespec="seconds")}",\n')
+
+    def write_sources(self, sources: Iterable[SourceView]) -> None:
+        self._out.write('  "sources": [')
+        count = 0
+        for source in sources:
+            self._item(source_to_json(source), first=count == 0)
+            count += 1
+        self._out.write("\n  ],\n" if count else "],\n")
+        self._out.write('  "incidents": [')
+
+    def write_incident(self, incident: IncidentView) -> None:
+        self._item(incident_to_json(incident), first=self._incidents == 0)
+        self._incidents += 1
+
+    def close(self) -> int:
+        self._out.write("\n  ]\n}\n" if self._incidents else "]\n}\n")
+        return self._incidents
+
+    def _item(self, item: dict[str, Any], *, first: bool) -> None:
+        self._out.write("\n    " if first else ",\n    ")
+        self._out.write(json.dumps(item, ensure_ascii=False))
+
+
+def write_dataset(
+    out: IO[str],
+    sources: Iterable[SourceView],
+    incidents: Iterable[IncidentView],
+    *,
+    exported_at: dt.datetime | None = None,
+) -> int:
+    """Write a whole dataset; returns the number of incidents written."""
+    writer = DatasetWriter(out, exported_at=exported_at)
+    writer.write_sources(sources)
+    for incident in incidents:
+        writer.write_incident(incident)
+    return writer.close()
+
+
+def sample_dataset() -> tuple[list[SourceView], list[IncidentView]]:
+    """The bundled reference case (see docs/reference-case.md)."""
+    return load_document(json.loads(SAMPLE_PATH.read_text(encoding="utf-8")))

@@ -1,0 +1,245 @@
+"""The vocabulary of the product, as plain Python types.
+
+Storage (`db/`) maps these onto tables; the matcher and the answer builder work on
+them without knowing where they came from. Nothing here imports a database or Telegram.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class SourceKind(StrEnum):
+    GOVERNMENT = "government"
+    STATE_MEDIA = "state_media"
+    ARMED_GROUP = "armed_group"
+    INDEPENDENT_MONITOR = "independent_monitor"
+    NEWS_AGENCY = "news_agency"
+    NGO = "ngo"
+    OTHER = "other"
+
+
+class Stance(StrEnum):
+    """What one account says about one point of an incident."""
+
+    ASSERTS = "asserts"
+    DISPUTES = "disputes"
+    PARTLY = "partly"
+    SILENT = "silent"
+
+
+class DatePrecision(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+    UNKNOWN = "unknown"
+
+
+class IncidentStatus(StrEnum):
+    SINGLE_SOURCE = "single_source"
+    CORROBORATED = "corroborated"
+    CONTESTED = "contested"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+
+
+class QueueStatus(StrEnum):
+    OPEN = "open"
+    LINKED = "linked"
+    DISMISSED = "dismissed"
+
+
+@dataclass(frozen=True)
+class NameGroup:
+    """One name and the other spellings and scripts it goes by."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Translation:
+    title: str
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class SourceView:
+    key: str
+    name: str
+    kind: SourceKind
+    affiliation: str = ""
+    aliases: tuple[str, ...] = ()
+    homepage: str | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class FigureView:
+    """A number exactly as one source gave it: the phrase, plus the bounds it implies."""
+
+    label: str
+    raw: str
+    min: int | None = None
+    max: int | None = None
+    point_key: str | None = None
+
+
+@dataclass(frozen=True)
+class StanceView:
+    point_key: str
+    stance: Stance
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PointView:
+    key: str
+    text: str
+    translations: dict[str, str] = field(default_factory=dict)
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class AccountView:
+    key: str
+    source: SourceView
+    summary: str
+    published_on: dt.date | None = None
+    url: str | None = None
+    language: str | None = None
+    figures: tuple[FigureView, ...] = ()
+    stances: tuple[StanceView, ...] = ()
+    version: int = 1
+
+    def stance_on(self, point_key: str) -> Stance:
+        for stance in self.stances:
+            if stance.point_key == point_key:
+                return stance.stance
+        return Stance.SILENT
+
+
+@dataclass(frozen=True)
+class KnownPost:
+    """A channel post recorded as carrying an incident, so that a forward of it matches exactly.
+
+    `channel` is either "@username" or the numeric chat id as text ("-100…").
+    """
+
+    channel: str
+    message_id: int
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """An incident with everything recorded about it, ready to answer with."""
+
+    key: str
+    title: str
+    summary: str
+    place: str
+    place_aliases: tuple[str, ...] = ()
+    country: str = ""
+    region: str = ""
+    date_start: dt.date | None = None
+    date_end: dt.date | None = None
+    date_precision: DatePrecision = DatePrecision.UNKNOWN
+    date_note: str = ""
+    status: IncidentStatus = IncidentStatus.SINGLE_SOURCE
+    keywords: tuple[str, ...] = ()
+    names: tuple[NameGroup, ...] = ()
+    translations: dict[str, Translation] = field(default_factory=dict)
+    points: tuple[PointView, ...] = ()
+    accounts: tuple[AccountView, ...] = ()
+    phrases: tuple[str, ...] = ()
+    posts: tuple[KnownPost, ...] = ()
+    version: int = 1
+
+    def point(self, key: str) -> PointView | None:
+        return next((p for p in self.points if p.key == key), None)
+
+    def accounts_with(self, point_key: str, stance: Stance) -> tuple[AccountView, ...]:
+        return tuple(a for a in self.accounts if a.stance_on(point_key) is stance)
+
+
+# --- what the matcher indexes ------------------------------------------------------------
+
+
+class TextKind(StrEnum):
+    TITLE = "title"
+    SUMMARY = "summary"
+    PLACE = "place"
+    KEYWORD = "keyword"
+    NAME = "name"
+    POINT = "point"
+    ACCOUNT = "account"
+    SOURCE = "source"
+    PHRASE = "phrase"
+
+
+@dataclass(frozen=True)
+class MatchText:
+    kind: TextKind
+    text: str
+    point_key: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentDocument:
+    """Every text an incident can be found by, and the names it treats as the same."""
+
+    incident_key: str
+    texts: tuple[MatchText, ...]
+    name_groups: tuple[NameGroup, ...] = ()
+
+
+def document_for(incident: IncidentView) -> IncidentDocument:
+    """Collect everything an incident can be recognised by into one matcher document."""
+    texts: list[MatchText] = [
+        MatchText(TextKind.TITLE, incident.title),
+        MatchText(TextKind.SUMMARY, incident.summary),
+    ]
+    for translation in incident.translations.values():
+        texts.append(MatchText(TextKind.TITLE, translation.title))
+        if translation.summary:
+            texts.append(MatchText(TextKind.SUMMARY, translation.summary))
+    texts.extend(
+        MatchText(TextKind.PLACE, name) for name in (incident.place, *incident.place_aliases)
+    )
+    texts.extend(MatchText(TextKind.KEYWORD, word) for word in incident.keywords)
+    for group in incident.names:
+        texts.extend(MatchText(TextKind.NAME, name) for name in group.variants)
+    for point in incident.points:
+        texts.append(MatchText(TextKind.POINT, point.text, point.key))
+        texts.extend(MatchText(TextKind.POINT, t, point.key) for t in point.translations.values())
+    sources_seen: set[str] = set()
+    for account in incident.accounts:
+        texts.append(MatchText(TextKind.ACCOUNT, account.summary))
+        if account.source.key not in sources_seen:
+            sources_seen.add(account.source.key)
+            texts.extend(
+                MatchText(TextKind.SOURCE, name)
+                for name in (account.source.name, *account.source.aliases)
+            )
+    texts.extend(MatchText(TextKind.PHRASE, phrase) for phrase in incident.phrases)
+
+    groups: list[NameGroup] = [NameGroup(incident.place, incident.place_aliases)]
+    groups.extend(incident.names)
+    groups.extend(
+        NameGroup(a.source.name, a.source.aliases) for a in incident.accounts if a.source.aliases
+    )
+    return IncidentDocument(
+        incident_key=incident.key,
+        texts=tuple(t for t in texts if t.text.strip()),
+        name_groups=tuple(g for g in groups if g.aliases),
+    )

@@ -1,0 +1,284 @@
+"""Storage on both backends: the reference case round-trips, bad input changes nothing,
+and concurrent edits conflict instead of overwriting each other."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import json
+from typing import Any
+
+import pytest
+
+from db import migrate
+from db.database import Database
+from db.datasets import export_claim_review, export_dataset, import_dataset
+from db.repository import Actor, ConflictError
+from domain import dataset
+from domain.dataset import SAMPLE_PATH
+from domain.model import IncidentView, Stance
+from domain.sample import REFERENCE_INCIDENT_KEY
+
+MODERATOR = Actor(1001, "moderator one")
+
+
+def opener(data: dict[str, Any] | bytes) -> dataset.Opener:
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return lambda: io.BytesIO(raw)
+
+
+def sample() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SAMPLE_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+async def export(db: Database) -> dict[str, Any]:
+    out = io.StringIO()
+    await export_dataset(db.repository, out)
+    exported: dict[str, Any] = json.loads(out.getvalue())
+    exported.pop("exported_at")
+    return exported
+
+
+async def import_sample(db: Database) -> None:
+    await import_dataset(db.repository, opener(SAMPLE_PATH.read_bytes()), MODERATOR)
+
+
+def without_versions(view: IncidentView) -> IncidentView:
+    accounts = tuple(
+        dataclasses.replace(a, version=1, source=dataclasses.replace(a.source, version=1))
+        for a in view.accounts
+    )
+    points = tuple(dataclasses.replace(p, version=1) for p in view.points)
+    return dataclasses.replace(view, version=1, accounts=accounts, points=points)
+
+
+async def test_reference_case_round_trips(database: Database) -> None:
+    await import_sample(database)
+    stored = await database.repository.get_incident(REFERENCE_INCIDENT_KEY)
+    _, (expected,) = dataset.sample_dataset()
+    assert stored is not None
+    assert without_versions(stored) == expected
+    assert await export(database) == sample()
+
+
+async def test_which_accounts_dispute_a_point_is_a_query(database: Database) -> None:
+    await import_sample(database)
+    repo = database.repository
+    disputing = await repo.accounts_taking(
+        REFERENCE_INCIDENT_KEY, "soldiers-killed", Stance.DISPUTES
+    )
+    asserting = await repo.accounts_taking(
+        REFERENCE_INCIDENT_KEY, "soldiers-killed", Stance.ASSERTS
+    )
+    assert disputing == ["nlf-spokesman", "sohr-count"]
+    assert asserting == ["mod-statement"]
+    summary = {s.point_key: s for s in await repo.stance_summary(REFERENCE_INCIDENT_KEY)}
+    assert summary["attack-launched"].asserting == ("mod-statement", "state-media-report")
+    assert summary["attack-launched"].disputing == ("nlf-spokesman", "sohr-count")
+    assert summary["settlements-seized"].partly == ("state-media-report",)
+
+
+async def test_reimporting_the_same_file_changes_nothing(database: Database) -> None:
+    await import_sample(database)
+    before = await database.repository.get_incident(REFERENCE_INCIDENT_KEY)
+    audit_before = await database.repository.latest_audit(100)
+    result = await import_dataset(database.repository, opener(sample()), MODERATOR)
+    assert result.incidents.created == result.incidents.updated == []
+    assert result.incidents.unchanged == 1
+    assert result.sources.unchanged == 4
+    assert await database.repository.get_incident(REFERENCE_INCIDENT_KEY) == before
+    assert len(await database.repository.latest_audit(100)) == len(audit_before)
+
+
+async def test_reimporting_a_changed_file_updates_and_audits(database: Database) -> None:
+    await import_sample(database)
+    data = sample()
+    data["incidents"][0]["accounts"][3]["summary"] = "Counted about 400 air strikes."
+    result = await import_dataset(database.repository, opener(data), MODERATOR)
+    assert result.incidents.updated == [REFERENCE_INCIDENT_KEY]
+    stored = await database.repository.get_incident(REFERENCE_INCIDENT_KEY)
+    assert stored is not None and stored.version == 2
+    assert stored.accounts[3].summary == "Counted about 400 air strikes."
+    event = (await database.repository.latest_audit(1))[0]
+    assert (event.action, event.entity, event.entity_key) == ("import", "dataset", "dataset")
+    update = next(e for e in await database.repository.latest_audit(10) if e.action == "update")
+    assert update.actor_id == MODERATOR.user_id
+    assert update.before is not None and update.after is not None
+    assert update.before["accounts"][3]["summary"] != update.after["accounts"][3]["summary"]
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda d: d["incidents"][0].pop("summary"),
+        lambda d: d["incidents"][0]["accounts"][0].update(source="unknown-source"),
+        lambda d: d["incidents"][0]["accounts"][0]["stances"][0].update(point="elsewhere"),
+        lambda d: d["incidents"][0]["accounts"][0]["figures"][0].update(max="forty"),
+    ],
+    ids=["missing-field", "unknown-source", "foreign-point", "wrong-type"],
+)
+async def test_bad_dataset_leaves_the_database_unchanged(database: Database, spoil: Any) -> None:
+    await import_sample(database)
+    before = await export(database)
+    data = sample()
+    data["incidents"][0]["title"] = "A changed title that must not land"
+    spoil(data)
+    with pytest.raises(dataset.DatasetInvalid) as refused:
+        await import_dataset(database.repository, opener(data), MODERATOR)
+    assert refused.value.report.error_count == 1
+    assert await export(database) == before
+
+
+async def test_junk_upload_leaves_the_database_unchanged(database: Database) -> None:
+    await import_sample(database)
+    before = await export(database)
+    with pytest.raises(dataset.DatasetInvalid):
+        await import_dataset(database.repository, opener(b"\x00junk" * 200_000), MODERATOR)
+    assert await export(database) == before
+
+
+def synthetic_dataset(count: int) -> dict[str, Any]:
+    data = sample()
+    template = data["incidents"][0]
+    incidents = []
+    for n in range(count):
+        incident = json.loads(json.dumps(template))
+        incident["id"] = f"synthetic-{n}"
+        incident["title"] = f"Synthetic incident number {n}"
+        incidents.append(incident)
+    data["incidents"] = incidents
+    return data
+
+
+async def test_a_failure_part_way_through_an_import_writes_nothing(database: Database) -> None:
+    await import_sample(database)
+    before = await export(database)
+
+    def fail_after_first_batch(done: int, total: int) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        await import_dataset(
+            database.repository,
+            opener(synthetic_dataset(600)),
+            MODERATOR,
+            progress=fail_after_first_batch,
+        )
+    assert await export(database) == before
+    assert await database.repository.count_incidents() == 1
+
+
+async def test_second_writer_gets_a_conflict_not_a_lost_update(database: Database) -> None:
+    await import_sample(database)
+    repo = database.repository
+    first = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    second = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert first is not None and second is not None
+    saved = await repo.edit_incident(
+        first.key, first.version, {"title": "Title from the first moderator"}, Actor(1, "a")
+    )
+    assert saved.version == first.version + 1
+    with pytest.raises(ConflictError) as conflict:
+        await repo.edit_incident(
+            second.key, second.version, {"title": "Title from the second moderator"}, Actor(2, "b")
+        )
+    assert (conflict.value.expected, conflict.value.current) == (1, 2)
+    assert "changed by someone else" in str(conflict.value)
+    stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert stored is not None and stored.title == "Title from the first moderator"
+
+
+async def test_simultaneous_edits_let_exactly_one_through(database: Database) -> None:
+    await import_sample(database)
+    repo = database.repository
+    current = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert current is not None
+
+    async def edit(n: int) -> str:
+        try:
+            await repo.edit_incident(current.key, current.version, {"title": f"T{n}"}, Actor(n, ""))
+        except ConflictError:
+            return "conflict"
+        return f"T{n}"
+
+    results = await asyncio.gather(*(edit(n) for n in range(4)))
+    winners = [r for r in results if r != "conflict"]
+    assert len(winners) == 1
+    stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert stored is not None and stored.title == winners[0] and stored.version == 2
+
+
+async def test_soft_delete_hides_and_undo_restores(database: Database) -> None:
+    await import_sample(database)
+    repo = database.repository
+    await repo.set_incident_deleted(REFERENCE_INCIDENT_KEY, True, MODERATOR)
+    assert await repo.get_incident(REFERENCE_INCIDENT_KEY) is None
+    assert await repo.count_incidents() == 0
+    assert (await export(database))["incidents"] == []
+    await repo.set_incident_deleted(REFERENCE_INCIDENT_KEY, False, MODERATOR)
+    restored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert restored is not None and len(restored.accounts) == 4
+    actions = [e.action for e in await repo.latest_audit(2)]
+    assert actions == ["restore", "delete"]
+
+
+async def test_forwarded_posts_recorded_for_an_incident_are_found(database: Database) -> None:
+    data = sample()
+    data["incidents"][0]["posts"] = [{"channel": "@example_news", "message_id": 4242}]
+    await import_dataset(database.repository, opener(data), MODERATOR)
+    repo = database.repository
+    assert await repo.incident_for_post("@example_news", 4242) == REFERENCE_INCIDENT_KEY
+    assert await repo.incident_for_post("@example_news", 4243) is None
+
+
+async def test_claim_review_export_names_who_asserts_and_disputes(database: Database) -> None:
+    await import_sample(database)
+    out = io.StringIO()
+    count = await export_claim_review(database.repository, out, "Example Desk")
+    reviews = json.loads(out.getvalue())
+    assert count == len(reviews) == 5
+    killed = next(r for r in reviews if r["identifier"].endswith("#soldiers-killed"))
+    assert killed["@type"] == "ClaimReview"
+    assert killed["claimReviewed"] == "Up to 40 Syrian soldiers were killed"
+    assert killed["reviewRating"]["alternateName"].startswith(
+        "Asserted by 1 source(s), disputed by 2"
+    )
+    assert [a["author"]["name"] for a in killed["itemReviewed"]["appearance"]] == [
+        "Russian Ministry of Defence"
+    ]
+
+
+async def test_timestamps_come_back_in_utc_on_every_backend(database: Database) -> None:
+    await import_sample(database)
+    event = (await database.repository.latest_audit(1))[0]
+    assert event.at.tzinfo is not None and event.at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+async def test_schema_is_at_the_latest_migration(database: Database) -> None:
+    assert await migrate.current_revision(database.engine) == migrate.head_revision()
+
+
+async def test_fresh_embedded_database_starts_with_the_sample(tmp_path: Any) -> None:
+    db = Database(f"sqlite:///{tmp_path}/fresh.db")
+    try:
+        loaded = await db.prepare()
+        assert loaded is not None and loaded.incidents.created == [REFERENCE_INCIDENT_KEY]
+        assert await db.prepare() is None  # not a fresh database any more
+        assert await db.repository.count_incidents() == 1
+    finally:
+        await db.close()
+
+
+async def test_sample_is_not_reloaded_after_moderators_deleted_it(tmp_path: Any) -> None:
+    db = Database(f"sqlite:///{tmp_path}/fresh.db")
+    try:
+        await db.prepare()
+        await db.repository.set_incident_deleted(REFERENCE_INCIDENT_KEY, True, MODERATOR)
+        await db.close()
+        db = Database(f"sqlite:///{tmp_path}/fresh.db")
+        assert await db.prepare() is None
+        assert await db.repository.count_incidents() == 0
+    finally:
+        await db.close()
