@@ -6,7 +6,9 @@ them without knowing where they came from. Nothing here imports a database or Te
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -170,6 +172,12 @@ class IncidentView:
 
     def accounts_with(self, point_key: str, stance: Stance) -> tuple[AccountView, ...]:
         return tuple(a for a in self.accounts if a.stance_on(point_key) is stance)
+
+
+def short_key(key: str) -> str:
+    """A fixed-length token for an incident key, short enough for Telegram button data."""
+    digest = hashlib.blake2s(key.encode("utf-8"), digest_size=8).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 # --- what the matcher indexes ------------------------------------------------------------

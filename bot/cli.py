@@ -1,0 +1,210 @@
+"""The `factcheck-bot` command: run the bot, and manage its data from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from bot.config import ConfigError, Settings, load_settings
+from db import migrate
+from db.database import Database, SampleData
+from db.datasets import export_claim_review, export_dataset, import_dataset
+from db.engine import DatabaseUrlError
+from db.repository import Actor
+from domain.checker import ClaimChecker
+from domain.dataset import DatasetInvalid
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="factcheck-bot",
+        description="Answer claims with every recorded source account of the incident.",
+    )
+    parser.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="settings file (default: .env)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (polling, or webhook when WEBHOOK_URL is set)")
+    commands.add_parser("migrate", help="upgrade the database schema to the latest version")
+
+    check = commands.add_parser("check", help="check a claim and print the answer")
+    check.add_argument("claim", nargs="+", help="the claim to check")
+    check.add_argument("--json", action="store_true", help="print the answer as JSON")
+    check.add_argument(
+        "--view",
+        choices=["summary", "accounts", "disputes", "sources"],
+        default="summary",
+        help="which part of the answer to print",
+    )
+    check.add_argument("--lang", choices=["en", "ru"], default="en", help="answer language")
+
+    load = commands.add_parser("import", help="validate a dataset file, then import it")
+    load.add_argument("file", type=Path, help="dataset JSON file")
+    load.add_argument("--dry-run", action="store_true", help="only validate; write nothing")
+
+    dump = commands.add_parser("export", help="write every incident as a dataset file")
+    dump.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    dump.add_argument(
+        "--format",
+        choices=["dataset", "claimreview"],
+        default="dataset",
+        help="our dataset format, or schema.org ClaimReview JSON-LD",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        settings = load_settings(env_file=args.env_file, require_token=args.command == "run")
+    except ConfigError as problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "import" and not args.file.is_file():
+        print(f"No such file: {args.file}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "run":
+        from bot.app import run_bot
+
+        return run_bot(settings)
+    handlers: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
+        "migrate": _migrate,
+        "check": _check,
+        "import": _import,
+        "export": _export,
+    }
+    try:
+        return asyncio.run(handlers[args.command](settings, args))
+    except DatabaseUrlError as problem:
+        print(f"DATABASE_URL: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+
+
+async def _with_database(
+    settings: Settings, work: Callable[[Database], Awaitable[int]], *, sample: bool = True
+) -> int:
+    database = Database(settings.database_url)
+    try:
+        sample_data: SampleData = settings.sample_data if sample else "no"  # type: ignore[assignment]
+        try:
+            await database.prepare(sample_data=sample_data)
+        except OSError as problem:
+            print(f"Cannot reach the database: {problem}", file=sys.stderr)
+            return EXIT_FAILED
+        return await work(database)
+    finally:
+        await database.close()
+
+
+async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    database = Database(settings.database_url)
+    try:
+        before = await migrate.current_revision(database.engine)
+        await migrate.upgrade(database.engine)
+        after = await migrate.current_revision(database.engine)
+    finally:
+        await database.close()
+    print(f"schema: {before or 'empty'} -> {after}")
+    return EXIT_OK
+
+
+async def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.render import PLAIN, answer_blocks
+
+    claim = " ".join(args.claim)
+
+    async def work(database: Database) -> int:
+        checker = ClaimChecker(database.repository)
+        await checker.load()
+        answer = await checker.check(claim)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        elif answer.candidates:
+            print(f"Which incident do you mean? Candidates for: {claim}")
+            for candidate in answer.candidates:
+                print(f"  {candidate.incident_key}  {candidate.title} ({candidate.score:.2f})")
+        else:
+            print("\n\n".join(answer_blocks(answer, args.lang, args.view, PLAIN)))
+        return EXIT_OK if answer.found else EXIT_FAILED
+
+    return await _with_database(settings, work)
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    path: Path = args.file
+
+    def opener() -> IO[bytes]:
+        return path.open("rb")
+
+    async def work(database: Database) -> int:
+        started = time.monotonic()
+        if args.dry_run:
+            from domain.dataset import validate
+
+            report = validate(opener, await database.repository.source_keys())
+            print(report.describe())
+            return EXIT_OK if report.ok else EXIT_FAILED
+        try:
+            result = await import_dataset(
+                database.repository,
+                opener,
+                Actor.cli(),
+                progress=_progress_printer(),
+                label=path.name,
+            )
+        except DatasetInvalid as invalid:
+            print(invalid.report.describe(), file=sys.stderr)
+            return EXIT_FAILED
+        print(f"\nimported {path.name} in {time.monotonic() - started:.1f}s: {result.describe()}")
+        return EXIT_OK
+
+    return await _with_database(settings, work, sample=False)
+
+
+def _progress_printer() -> Callable[[int, int], None]:
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1 or done == total:
+            last[0] = now
+            print(f"\r{done}/{total} incidents", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(database: Database) -> int:
+        out: Any = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+        try:
+            if args.format == "claimreview":
+                count = await export_claim_review(database.repository, out, settings.publisher_name)
+                what = "claim reviews"
+            else:
+                count = await export_dataset(database.repository, out)
+                what = "incidents"
+        finally:
+            if args.output:
+                out.close()
+        print(f"wrote {count} {what}", file=sys.stderr)
+        return EXIT_OK
+
+    return await _with_database(settings, work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Settings, read once from the environment (and `.env`) and validated together.
+
+Every problem is reported at once, each with the variable's name and what is expected,
+so a bad deployment fails with a readable list instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+from db.engine import DEFAULT_DATABASE_URL, DatabaseUrlError, async_url
+
+TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
+_TOKEN_SHAPE = re.compile(r"^\d{3,12}:[A-Za-z0-9_-]{20,}$")
+_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+LANGUAGES = ("en", "ru")
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+    def __str__(self) -> str:
+        lines = ["The configuration has problems:"]
+        lines.extend(f"  - {problem}" for problem in self.problems)
+        lines.append("See .env.example for every setting and its default.")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_bot_token: str = field(default="", repr=False)
+    telegram_api_base_url: str = TELEGRAM_API_DEFAULT
+    telegram_file_base_url: str = ""
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    admin_ids: frozenset[int] = frozenset()
+    sample_data: str = "auto"
+    default_language: str = "en"
+    checks_per_minute: int = 20
+    log_level: str = "INFO"
+    log_format: str = "text"
+    publisher_name: str = "factcheck-bot"
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.webhook_url)
+
+    def file_base_url(self) -> str:
+        if self.telegram_file_base_url:
+            return self.telegram_file_base_url
+        # Telegram serves files from /file/bot<token>/… next to /bot<token>/….
+        base = self.telegram_api_base_url
+        return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base
+
+
+def _read_environment(env_file: Path | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    # The real environment wins over .env, as deployments expect.
+    values.update(os.environ)
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    env_file: Path | None = Path(".env"),
+    require_token: bool = True,
+) -> Settings:
+    env = dict(environ) if environ is not None else _read_environment(env_file)
+    problems: list[str] = []
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(name, default).strip()
+
+    def parse(name: str, default: T, convert: Callable[[str], T], expected: str) -> T:
+        raw = get(name)
+        if not raw:
+            return default
+        try:
+            return convert(raw)
+        except (ValueError, DatabaseUrlError) as exc:
+            detail = f" ({exc})" if str(exc) else ""
+            problems.append(f"{name}: expected {expected}, got {raw!r}{detail}")
+            return default
+
+    token = get("TELEGRAM_BOT_TOKEN")
+    if not token and require_token:
+        problems.append(
+            "TELEGRAM_BOT_TOKEN: missing; ask @BotFather for a token and put it in .env"
+        )
+    elif token and not _TOKEN_SHAPE.match(token):
+        # Never echo the value: it is a secret even when malformed.
+        problems.append("TELEGRAM_BOT_TOKEN: does not look like a bot token (digits:letters)")
+
+    database_url = parse(
+        "DATABASE_URL", DEFAULT_DATABASE_URL, _check_database_url, "a database URL"
+    )
+    api_base = parse("TELEGRAM_API_BASE_URL", TELEGRAM_API_DEFAULT, _http_url, "an http(s) URL")
+    file_base = parse("TELEGRAM_FILE_BASE_URL", "", _http_url, "an http(s) URL")
+    webhook_url = parse("WEBHOOK_URL", "", _https_url, "an https:// URL Telegram can reach")
+    secret = get("WEBHOOK_SECRET")
+    if secret and not _SECRET_SHAPE.match(secret):
+        problems.append("WEBHOOK_SECRET: use 1-256 characters from A-Z, a-z, 0-9, _ and -")
+    if webhook_url and not secret:
+        problems.append("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+    port = parse("WEBHOOK_PORT", 8443, _port, "a port number 1-65535")
+    admins = parse("ADMIN_IDS", frozenset[int](), _user_ids, "comma-separated Telegram user ids")
+    sample = parse("SAMPLE_DATA", "auto", _choice("auto", "yes", "no"), "auto, yes or no")
+    language = parse("DEFAULT_LANGUAGE", "en", _choice(*LANGUAGES), " or ".join(LANGUAGES))
+    per_minute = parse("CHECKS_PER_MINUTE", 20, _positive, "a whole number above 0")
+    level = parse(
+        "LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True), "a log level"
+    )
+    log_format = parse("LOG_FORMAT", "text", _choice("text", "json"), "text or json")
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        database_url=database_url,
+        telegram_bot_token=token,
+        telegram_api_base_url=api_base,
+        telegram_file_base_url=file_base,
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+        webhook_listen=get("WEBHOOK_LISTEN", "0.0.0.0") or "0.0.0.0",
+        webhook_port=port,
+        admin_ids=admins,
+        sample_data=sample,
+        default_language=language,
+        checks_per_minute=per_minute,
+        log_level=level,
+        log_format=log_format,
+        publisher_name=get("PUBLISHER_NAME", "factcheck-bot") or "factcheck-bot",
+    )
+
+
+def _check_database_url(raw: str) -> str:
+    async_url(raw)
+    return raw
+
+
+def _http_url(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("")
+    return raw.rstrip("/") if not raw.endswith("/bot") else raw
+
+
+def _https_url(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme != "https" or not parsed.netloc:
+        raise ValueError("Telegram only delivers webhooks over HTTPS")
+    return raw
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 < value < 65536:
+        raise ValueError("")
+    return value
+
+
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("")
+    return value
+
+
+def _user_ids(raw: str) -> frozenset[int]:
+    ids = set()
+    for part in raw.replace(";", ",").split(","):
+        if part.strip():
+            value = int(part.strip())
+            if value <= 0:
+                raise ValueError(f"{value} is not a user id")
+            ids.add(value)
+    return frozenset(ids)
+
+
+def _choice(*allowed: str, upper: bool = False) -> Callable[[str], str]:
+    def convert(raw: str) -> str:
+        value = raw.upper() if upper else raw.lower()
+        if value not in allowed:
+            raise ValueError("")
+        return value
+
+    return convert
+
+
+def redact(text: str, settings: Settings | Any) -> str:
+    """Remove the bot token from text bound for a log or a user."""
+    token = getattr(settings, "telegram_bot_token", "")
+    return text.replace(token, "<token>") if token else text

@@ -1,0 +1,120 @@
+"""What the bot says about a claim, before any formatting.
+
+An answer lays every recorded account side by side with its stance on the point the user
+asked about. It never merges sources into a verdict: the figures stay per source, and the
+disagreements are listed as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from domain.matching import MatchStatus
+from domain.model import AccountView, IncidentView, PointView, Stance
+
+
+@dataclass(frozen=True)
+class CandidateSummary:
+    incident_key: str
+    title: str
+    place: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """One point on which some accounts assert what others dispute."""
+
+    point: PointView
+    asserting: tuple[AccountView, ...]
+    disputing: tuple[AccountView, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: MatchStatus
+    claim: str
+    incident: IncidentView | None = None
+    score: float = 0.0
+    point: PointView | None = None
+    candidates: tuple[CandidateSummary, ...] = ()
+
+    @property
+    def found(self) -> bool:
+        return self.status is MatchStatus.CONFIDENT and self.incident is not None
+
+    def stance_of(self, account: AccountView) -> Stance | None:
+        """The account's stance on the asked point; None when no single point was asked."""
+        return account.stance_on(self.point.key) if self.point else None
+
+    def accounts_taking(self, stance: Stance) -> tuple[AccountView, ...]:
+        if self.incident is None or self.point is None:
+            return ()
+        return self.incident.accounts_with(self.point.key, stance)
+
+    def disagreements(self) -> list[Disagreement]:
+        """Every point on which the accounts contradict each other, asked point first."""
+        if self.incident is None:
+            return []
+        points = list(self.incident.points)
+        if self.point is not None:
+            points.sort(key=lambda p: p.key != self.point.key if self.point else True)
+        found = []
+        for point in points:
+            asserting = self.incident.accounts_with(point.key, Stance.ASSERTS)
+            disputing = self.incident.accounts_with(point.key, Stance.DISPUTES)
+            if asserting and disputing:
+                found.append(Disagreement(point, asserting, disputing))
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable answer of `factcheck-bot check --json`."""
+        data: dict[str, Any] = {"status": self.status.value, "claim": self.claim}
+        if self.incident is not None:
+            incident = self.incident
+            data["incident"] = {
+                "id": incident.key,
+                "title": incident.title,
+                "place": incident.place,
+                "date": incident.date_start.isoformat() if incident.date_start else None,
+                "date_note": incident.date_note,
+                "status": incident.status.value,
+            }
+            data["score"] = round(self.score, 4)
+            data["point"] = (
+                {"id": self.point.key, "text": self.point.text} if self.point is not None else None
+            )
+            data["accounts"] = [
+                {
+                    "id": account.key,
+                    "source": {
+                        "id": account.source.key,
+                        "name": account.source.name,
+                        "kind": account.source.kind.value,
+                    },
+                    "summary": account.summary,
+                    "stance": stance.value if (stance := self.stance_of(account)) else None,
+                    "figures": [
+                        {"label": f.label, "as_given": f.raw, "min": f.min, "max": f.max}
+                        for f in account.figures
+                    ],
+                    "url": account.url,
+                    "published": account.published_on.isoformat() if account.published_on else None,
+                }
+                for account in incident.accounts
+            ]
+            data["disagreements"] = [
+                {
+                    "point": d.point.key,
+                    "asserted_by": [a.source.name for a in d.asserting],
+                    "disputed_by": [a.source.name for a in d.disputing],
+                }
+                for d in self.disagreements()
+            ]
+        if self.candidates:
+            data["candidates"] = [
+                {"id": c.incident_key, "title": c.title, "score": round(c.score, 4)}
+                for c in self.candidates
+            ]
+        return data

@@ -1,0 +1,117 @@
+"""Checking a claim: match it against the index, then fetch what the sources said.
+
+The checker keeps the in-memory matcher in step with storage: it loads every incident once,
+and after an edit `refresh` re-reads only the incidents that changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from typing import Protocol
+
+from domain.answer import Answer, CandidateSummary
+from domain.matching import ClaimMatcher, MatchResult, MatchStatus, MatchThresholds
+from domain.model import IncidentView, document_for
+
+
+class IncidentStore(Protocol):
+    async def get_incidents(self, keys: Iterable[str]) -> dict[str, IncidentView]: ...
+
+    def iter_incidents(self, *, batch_size: int = 500) -> AsyncIterator[IncidentView]: ...
+
+    async def incident_for_post(self, channel: str, message_id: int) -> str | None: ...
+
+
+class ClaimChecker:
+    def __init__(
+        self,
+        store: IncidentStore,
+        thresholds: MatchThresholds | None = None,
+        *,
+        max_candidates: int = 3,
+    ) -> None:
+        self._store = store
+        self.matcher = ClaimMatcher(thresholds or MatchThresholds())
+        self._max_candidates = max_candidates
+
+    async def load(self) -> int:
+        """Index every stored incident; returns how many."""
+        count = 0
+        async for incident in self._store.iter_incidents():
+            self.matcher.upsert(document_for(incident))
+            count += 1
+        return count
+
+    async def refresh(self, keys: Iterable[str]) -> None:
+        """Make edits to these incidents visible to the next check."""
+        wanted = list(keys)
+        found = await self._store.get_incidents(wanted)
+        for key in wanted:
+            if key in found:
+                self.matcher.upsert(document_for(found[key]))
+            else:
+                self.matcher.remove(key)
+
+    def match(self, claim: str) -> MatchResult:
+        return self.matcher.match(claim, limit=max(self._max_candidates, 5))
+
+    async def check(self, claim: str) -> Answer:
+        return await self.answer(claim, self.match(claim))
+
+    async def check_forwarded(
+        self, claim: str, channel: str | None, message_id: int | None
+    ) -> Answer:
+        """A forwarded channel post recorded by a moderator matches exactly, whatever it says."""
+        if channel and message_id:
+            key = await self._store.incident_for_post(channel, message_id)
+            if key is not None:
+                answer = await self.answer_for(key, claim=claim)
+                if answer is not None:
+                    return answer
+        return await self.check(claim)
+
+    async def answer(self, claim: str, result: MatchResult) -> Answer:
+        if result.status is MatchStatus.NONE or not result.candidates:
+            return Answer(MatchStatus.NONE, claim)
+        if result.status is MatchStatus.CONFIDENT:
+            best = result.candidates[0]
+            answer = await self.answer_for(
+                best.incident_key, best.point_key, claim=claim, score=best.score
+            )
+            if answer is not None:
+                return answer
+            return Answer(MatchStatus.NONE, claim)
+        shown = result.candidates[: self._max_candidates]
+        incidents = await self._store.get_incidents(c.incident_key for c in shown)
+        return Answer(
+            MatchStatus.AMBIGUOUS,
+            claim,
+            candidates=tuple(
+                CandidateSummary(c.incident_key, incident.title, incident.place, c.score)
+                for c in shown
+                if (incident := incidents.get(c.incident_key)) is not None
+            ),
+        )
+
+    async def answer_for(
+        self,
+        incident_key: str,
+        point_key: str | None = None,
+        *,
+        claim: str = "",
+        score: float = 1.0,
+    ) -> Answer | None:
+        """The full answer about one incident, e.g. once the user picked it from a list."""
+        incident = (await self._store.get_incidents([incident_key])).get(incident_key)
+        if incident is None:
+            return None
+        if point_key is None and claim:
+            point_key = self._point_for(claim, incident_key)
+        point = incident.point(point_key) if point_key else None
+        return Answer(MatchStatus.CONFIDENT, claim, incident, score, point)
+
+    def _point_for(self, claim: str, incident_key: str) -> str | None:
+        for candidate in self.match(claim).candidates:
+            if candidate.incident_key == incident_key:
+                return candidate.point_key
+        return None
