@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
 from bot.i18n import STANCE_MARKS, kind_word, stance_word, t
 from domain.answer import Answer
 from domain.model import (
@@ -86,6 +88,25 @@ class Button:
 
 
 Keyboard = list[list[Button]]
+
+
+def inline_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
+    if not keyboard:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    button.label,
+                    callback_data=button.data,
+                    url=button.url,
+                    switch_inline_query_current_chat=button.switch_inline,
+                )
+                for button in row
+            ]
+            for row in keyboard
+        ]
+    )
 
 
 def shorten(value: str, limit: int) -> str:
@@ -314,6 +335,13 @@ def answer_keyboard(answer: Answer, language: str, view: View = "summary") -> Ke
         Button(t(language, "btn_not_helpful"), feedback_data(incident, False)),
     ]
     return [row, feedback]
+
+
+def no_record_message(language: str, query_id: int | None) -> tuple[str, Keyboard]:
+    if query_id is None:
+        return HTML.text(t(language, "no_record_short")), []
+    keyboard = [[Button(t(language, "notify_me"), f"u:{query_id}")]]
+    return HTML.text(t(language, "no_record")), keyboard
 
 
 def ambiguous_message(answer: Answer, language: str) -> tuple[str, Keyboard]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import migrate
 from db.datasets import ImportResult, import_dataset
 from db.engine import async_url, create_engine, is_sqlite, session_factory
-from db.repository import Actor, Repository
+from db.repository import Actor, CommunityRepository, Repository
 from domain.dataset import SAMPLE_PATH
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,9 @@ class Database:
     def __init__(self, url: str, *, engine: AsyncEngine | None = None) -> None:
         self.url = async_url(url)
         self.engine = engine or create_engine(url)
-        self.repository = Repository(session_factory(self.engine))
+        sessions = session_factory(self.engine)
+        self.repository = Repository(sessions)
+        self.community = CommunityRepository(sessions)
 
     @property
     def is_embedded(self) -> bool:

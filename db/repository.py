@@ -7,12 +7,14 @@ that same transaction, so a change and its audit trail land together or not at a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -20,12 +22,16 @@ from db.models import (
     Account,
     AccountStance,
     AuditEvent,
+    Feedback,
     Figure,
     Incident,
     KnownPostRecord,
     MatchPhrase,
     Point,
     Source,
+    UnmatchedAsker,
+    UnmatchedQuery,
+    UserPreference,
     utcnow,
 )
 from domain.dataset import incident_to_json, source_to_json
@@ -38,6 +44,7 @@ from domain.model import (
     KnownPost,
     NameGroup,
     PointView,
+    QueueStatus,
     SourceKind,
     SourceView,
     Stance,
@@ -796,3 +803,293 @@ def audit_event(
         before=before,
         after=after,
     )
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Someone waiting to hear back about a claim that was unmatched."""
+
+    user_id: int
+    chat_id: int
+    language: str | None
+    claim: str
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    id: int
+    normalized_text: str
+    sample_text: str
+    times_asked: int
+    first_asked_at: dt.datetime
+    last_asked_at: dt.datetime
+    waiting: int
+
+
+class CommunityRepository:
+    """What users leave behind: unmatched claims, follow-up requests, feedback, settings."""
+
+    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+        self._sessions = sessions
+
+    async def record_unmatched(
+        self,
+        normalized: str,
+        claim: str,
+        *,
+        user_id: int,
+        chat_id: int,
+        language: str | None,
+    ) -> int:
+        """Queue a claim nobody could match; asking again counts it, never duplicates it."""
+        normalized = normalized[:500]
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            row = (
+                await session.execute(
+                    select(UnmatchedQuery)
+                    .where(col(UnmatchedQuery.normalized_text) == normalized)
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                try:
+                    async with session.begin_nested():
+                        row = UnmatchedQuery(
+                            normalized_text=normalized,
+                            sample_text=claim[:1000],
+                            first_asked_at=now,
+                            last_asked_at=now,
+                        )
+                        session.add(row)
+                        await session.flush()
+                except IntegrityError:
+                    # Someone else queued the same wording a moment ago: count it instead.
+                    row = (
+                        await session.execute(
+                            select(UnmatchedQuery).where(
+                                col(UnmatchedQuery.normalized_text) == normalized
+                            )
+                        )
+                    ).scalar_one()
+                    row.times_asked += 1
+            else:
+                asker = (
+                    await session.execute(
+                        select(UnmatchedAsker).where(
+                            col(UnmatchedAsker.query_id) == row.id,
+                            col(UnmatchedAsker.user_id) == user_id,
+                        )
+                    )
+                ).scalar_one_or_none()
+                if asker is None:
+                    row.times_asked += 1
+                row.last_asked_at = now
+                if row.status != QueueStatus.OPEN:
+                    row.status = QueueStatus.OPEN
+            query_id = row.id or 0
+            await session.flush()
+            existing = (
+                await session.execute(
+                    select(UnmatchedAsker).where(
+                        col(UnmatchedAsker.query_id) == query_id,
+                        col(UnmatchedAsker.user_id) == user_id,
+                    )
+                )
+            ).scalar_one_or_none()
+            if existing is None:
+                session.add(
+                    UnmatchedAsker(
+                        query_id=query_id,
+                        user_id=user_id,
+                        chat_id=chat_id,
+                        language=language,
+                        asked_at=now,
+                    )
+                )
+        return query_id
+
+    async def want_follow_up(self, query_id: int, user_id: int, chat_id: int) -> bool:
+        """Mark that this user wants to hear back; False if they never asked it."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(UnmatchedAsker)
+                .where(
+                    col(UnmatchedAsker.query_id) == query_id,
+                    col(UnmatchedAsker.user_id) == user_id,
+                )
+                .values(wants_follow_up=True, chat_id=chat_id)
+            )
+            return bool(result.rowcount)
+
+    async def open_queue(self, limit: int = 20, offset: int = 0) -> list[QueueEntry]:
+        """Unmatched claims, most asked first."""
+        async with self._sessions() as session:
+            waiting = (
+                select(func.count())
+                .where(
+                    col(UnmatchedAsker.query_id) == col(UnmatchedQuery.id),
+                    col(UnmatchedAsker.wants_follow_up).is_(True),
+                )
+                .scalar_subquery()
+            )
+            query = (
+                select(UnmatchedQuery, waiting)
+                .where(col(UnmatchedQuery.status) == QueueStatus.OPEN.value)
+                .order_by(
+                    col(UnmatchedQuery.times_asked).desc(), col(UnmatchedQuery.last_asked_at).desc()
+                )
+                .limit(limit)
+                .offset(offset)
+            )
+            return [
+                QueueEntry(
+                    row.id or 0,
+                    row.normalized_text,
+                    row.sample_text,
+                    row.times_asked,
+                    row.first_asked_at,
+                    row.last_asked_at,
+                    int(count),
+                )
+                for row, count in await session.execute(query)
+            ]
+
+    async def queue_size(self) -> int:
+        async with self._sessions() as session:
+            query = select(func.count()).where(col(UnmatchedQuery.status) == QueueStatus.OPEN.value)
+            return int((await session.execute(query)).scalar_one())
+
+    async def link_query(self, query_id: int, incident_key: str, actor: Actor) -> list[FollowUp]:
+        """Link a queued claim to an incident: its wording becomes a matching phrase.
+
+        Returns the people waiting for a follow-up, who are then marked as notified.
+        """
+        async with self._sessions() as session, session.begin():
+            row = await session.get(UnmatchedQuery, query_id, with_for_update=True)
+            if row is None:
+                raise NotFoundError("queued claim", str(query_id))
+            incident = (
+                await session.execute(
+                    select(Incident).where(
+                        col(Incident.key) == incident_key, col(Incident.deleted_at).is_(None)
+                    )
+                )
+            ).scalar_one_or_none()
+            if incident is None:
+                raise NotFoundError("incident", incident_key)
+            phrase = row.sample_text[:500]
+            exists = (
+                await session.execute(
+                    select(col(MatchPhrase.id)).where(
+                        col(MatchPhrase.incident_id) == incident.id,
+                        col(MatchPhrase.text) == phrase,
+                    )
+                )
+            ).first()
+            if exists is None:
+                position = (
+                    await session.execute(
+                        select(func.count()).where(col(MatchPhrase.incident_id) == incident.id)
+                    )
+                ).scalar_one()
+                session.add(
+                    MatchPhrase(
+                        incident_id=incident.id or 0,
+                        text=phrase,
+                        position=int(position),
+                        added_by=actor.user_id,
+                    )
+                )
+            row.status = QueueStatus.LINKED
+            row.linked_incident_id = incident.id
+            row.resolved_by = actor.user_id
+            row.resolved_at = utcnow()
+            askers = (
+                (
+                    await session.execute(
+                        select(UnmatchedAsker).where(
+                            col(UnmatchedAsker.query_id) == query_id,
+                            col(UnmatchedAsker.wants_follow_up).is_(True),
+                            col(UnmatchedAsker.notified_at).is_(None),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for asker in askers:
+                asker.notified_at = utcnow()
+            session.add(
+                audit_event(
+                    actor,
+                    "link",
+                    "queue",
+                    str(query_id),
+                    {"claim": row.sample_text},
+                    {"incident": incident_key, "phrase": phrase},
+                )
+            )
+            return [FollowUp(a.user_id, a.chat_id, a.language, row.sample_text) for a in askers]
+
+    async def dismiss_query(self, query_id: int, actor: Actor) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(UnmatchedQuery, query_id)
+            if row is None:
+                raise NotFoundError("queued claim", str(query_id))
+            row.status = QueueStatus.DISMISSED
+            row.resolved_by = actor.user_id
+            row.resolved_at = utcnow()
+            session.add(
+                audit_event(actor, "dismiss", "queue", str(query_id), {"claim": row.sample_text})
+            )
+
+    async def save_feedback(self, incident_key: str, user_id: int, helpful: bool) -> bool:
+        """One vote per user per incident; voting again changes the vote."""
+        async with self._sessions() as session, session.begin():
+            incident_id = (
+                await session.execute(
+                    select(col(Incident.id)).where(col(Incident.key) == incident_key)
+                )
+            ).scalar_one_or_none()
+            if incident_id is None:
+                return False
+            row = (
+                await session.execute(
+                    select(Feedback).where(
+                        col(Feedback.incident_id) == incident_id, col(Feedback.user_id) == user_id
+                    )
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                session.add(Feedback(incident_id=incident_id, user_id=user_id, helpful=helpful))
+            else:
+                row.helpful = helpful
+                row.updated_at = utcnow()
+            return True
+
+    async def feedback_counts(self, incident_key: str) -> tuple[int, int]:
+        """(helpful, not helpful) votes for an incident."""
+        async with self._sessions() as session:
+            query = (
+                select(col(Feedback.helpful), func.count())
+                .join(Incident, col(Incident.id) == col(Feedback.incident_id))
+                .where(col(Incident.key) == incident_key)
+                .group_by(col(Feedback.helpful))
+            )
+            counts = {bool(helpful): int(n) for helpful, n in await session.execute(query)}
+        return counts.get(True, 0), counts.get(False, 0)
+
+    async def language_of(self, user_id: int) -> str | None:
+        async with self._sessions() as session:
+            row = await session.get(UserPreference, user_id)
+            return row.language if row else None
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(UserPreference, user_id)
+            if row is None:
+                session.add(UserPreference(user_id=user_id, language=language))
+            else:
+                row.language = language
+                row.updated_at = utcnow()

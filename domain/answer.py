@@ -39,6 +39,8 @@ class Answer:
     score: float = 0.0
     point: PointView | None = None
     candidates: tuple[CandidateSummary, ...] = ()
+    # The claim as the matcher saw it: the key under which an unmatched claim is queued.
+    normalized: str = ""
 
     @property
     def found(self) -> bool:

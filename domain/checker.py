@@ -11,7 +11,7 @@ from typing import Protocol
 
 from domain.answer import Answer, CandidateSummary
 from domain.matching import ClaimMatcher, MatchResult, MatchStatus, MatchThresholds
-from domain.model import IncidentView, document_for
+from domain.model import IncidentView, document_for, short_key
 
 
 class IncidentStore(Protocol):
@@ -33,14 +33,25 @@ class ClaimChecker:
         self._store = store
         self.matcher = ClaimMatcher(thresholds or MatchThresholds())
         self._max_candidates = max_candidates
+        self._short_keys: dict[str, str] = {}
+        self.generation = 0
 
     async def load(self) -> int:
         """Index every stored incident; returns how many."""
         count = 0
         async for incident in self._store.iter_incidents():
-            self.matcher.upsert(document_for(incident))
+            self._index(incident)
             count += 1
+        self.generation += 1
         return count
+
+    def _index(self, incident: IncidentView) -> None:
+        self.matcher.upsert(document_for(incident))
+        self._short_keys[short_key(incident.key)] = incident.key
+
+    def incident_key(self, short: str) -> str | None:
+        """The incident behind a short key carried by a button."""
+        return self._short_keys.get(short)
 
     async def refresh(self, keys: Iterable[str]) -> None:
         """Make edits to these incidents visible to the next check."""
@@ -48,9 +59,10 @@ class ClaimChecker:
         found = await self._store.get_incidents(wanted)
         for key in wanted:
             if key in found:
-                self.matcher.upsert(document_for(found[key]))
+                self._index(found[key])
             else:
                 self.matcher.remove(key)
+        self.generation += 1
 
     def match(self, claim: str) -> MatchResult:
         return self.matcher.match(claim, limit=max(self._max_candidates, 5))
@@ -72,7 +84,7 @@ class ClaimChecker:
 
     async def answer(self, claim: str, result: MatchResult) -> Answer:
         if result.status is MatchStatus.NONE or not result.candidates:
-            return Answer(MatchStatus.NONE, claim)
+            return Answer(MatchStatus.NONE, claim, normalized=result.query)
         if result.status is MatchStatus.CONFIDENT:
             best = result.candidates[0]
             answer = await self.answer_for(
@@ -80,7 +92,7 @@ class ClaimChecker:
             )
             if answer is not None:
                 return answer
-            return Answer(MatchStatus.NONE, claim)
+            return Answer(MatchStatus.NONE, claim, normalized=result.query)
         shown = result.candidates[: self._max_candidates]
         incidents = await self._store.get_incidents(c.incident_key for c in shown)
         return Answer(

@@ -1,0 +1,130 @@
+"""Build the Telegram application and register every handler, in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, MessageEntity, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChosenInlineResultHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.handlers import buttons, checks, errors, inline, users
+from bot.logs import setup_logging
+from bot.services import SERVICES_KEY, Services
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {
+    "en": [
+        BotCommand("start", "What this bot does"),
+        BotCommand("help", "How to ask and what the answer means"),
+        BotCommand("check", "Check a claim (in groups: reply /check to a message)"),
+        BotCommand("lang", "Reply language: /lang en or /lang ru"),
+    ],
+    "ru": [
+        BotCommand("start", "Что делает этот бот"),
+        BotCommand("help", "Как спросить и что значит ответ"),
+        BotCommand("check", "Проверить утверждение (в группе: /check ответом)"),
+        BotCommand("lang", "Язык ответов: /lang en или /lang ru"),
+    ],
+}
+
+
+class _MentionsBot(filters.MessageFilter):
+    """A group message that mentions this bot by @username."""
+
+    def filter(self, message: object) -> bool:
+        from telegram import Message
+
+        if not isinstance(message, Message) or not message.text:
+            return False
+        username = message.get_bot().username
+        if not username:
+            return False
+        wanted = f"@{username}".lower()
+        return any(
+            text.lower() == wanted
+            for text in message.parse_entities([MessageEntity.MENTION]).values()
+        )
+
+
+def build_application(settings: Settings, svc: Services) -> Application:  # type: ignore[type-arg]
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.file_base_url())
+        # Telegram's flood limits, including 20 messages a minute in a group; RetryAfter
+        # answers are waited out and retried rather than dropped.
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = svc
+
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    application.add_handler(CommandHandler("start", users.start))
+    application.add_handler(CommandHandler("help", users.help_command))
+    application.add_handler(CommandHandler("lang", users.lang))
+    application.add_handler(CommandHandler("check", checks.check_command))
+    application.add_handler(
+        MessageHandler(
+            private & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, checks.private_message
+        )
+    )
+    application.add_handler(MessageHandler(groups & _MentionsBot(), checks.mention))
+    application.add_handler(CallbackQueryHandler(buttons.on_button))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
+    application.add_handler(ChosenInlineResultHandler(inline.chosen_result))
+    application.add_error_handler(errors.on_error)
+    return application
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    svc: Services = application.bot_data[SERVICES_KEY]
+    await svc.start()
+    for language, commands in COMMANDS.items():
+        await application.bot.set_my_commands(
+            commands, language_code=None if language == "en" else language
+        )
+    log.info("ready: @%s", application.bot.username)
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    svc: Services = application.bot_data[SERVICES_KEY]
+    await svc.stop()
+
+
+def run_bot(settings: Settings) -> int:
+    setup_logging(settings.log_level, settings.log_format, settings.telegram_bot_token)
+    svc = Services.create(settings)
+    application = build_application(settings, svc)
+    if settings.webhook_mode:
+        log.info(
+            "starting in webhook mode on %s:%s", settings.webhook_listen, settings.webhook_port
+        )
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    else:
+        log.info("starting in polling mode")
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0

@@ -1,0 +1,179 @@
+"""Checking claims wherever they come from: private messages, forwards, group /check,
+mentions, and the buttons under an answer."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    LinkPreviewOptions,
+    Message,
+    MessageOriginChannel,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import ContextTypes
+
+from bot.i18n import pick_language, t
+from bot.render import (
+    HTML,
+    View,
+    ambiguous_message,
+    answer_keyboard,
+    answer_messages,
+    inline_markup,
+    no_record_message,
+)
+from bot.services import Services, services
+from domain.answer import Answer
+from domain.matching import MatchStatus
+
+log = logging.getLogger(__name__)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+async def language_for(context: ContextTypes.DEFAULT_TYPE, user: User | None) -> str:
+    svc = services(context)
+    if user is None:
+        return svc.settings.default_language
+    preferred = await svc.database.community.language_of(user.id)
+    return pick_language(user.language_code, preferred, svc.settings.default_language)
+
+
+def claim_text(message: Message | None) -> str:
+    if message is None:
+        return ""
+    return (message.text or message.caption or "").strip()
+
+
+def forwarded_post(message: Message) -> tuple[str | None, int | None]:
+    """Which channel post a forward came from, as stored by moderators ("@name" or id)."""
+    origin = message.forward_origin
+    if isinstance(origin, MessageOriginChannel):
+        chat = origin.chat
+        channel = f"@{chat.username}" if chat.username else str(chat.id)
+        return channel, origin.message_id
+    return None, None
+
+
+async def reply_html(message: Message, text: str, keyboard: object = None) -> Message:
+    return await message.reply_text(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard,  # type: ignore[arg-type]
+        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+        link_preview_options=NO_PREVIEW,
+    )
+
+
+async def respond_to_claim(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    claim: str,
+    *,
+    reply_to: Message,
+    source_message: Message | None = None,
+) -> None:
+    """Check a claim and reply to `reply_to` with the answer, a question, or "no record"."""
+    svc = services(context)
+    user = update.effective_user
+    language = await language_for(context, user)
+    if user is not None and not svc.limiter.allow(user.id):
+        await reply_html(reply_to, HTML.text(t(language, "too_fast")))
+        return
+    if not claim:
+        await reply_html(reply_to, HTML.text(t(language, "empty_claim")))
+        return
+    channel, post_id = forwarded_post(source_message) if source_message else (None, None)
+    answer = await svc.checker.check_forwarded(claim, channel, post_id)
+    private = reply_to.chat.type == ChatType.PRIVATE
+    await send_answer(svc, reply_to, answer, language, user=user, private=private)
+
+
+async def send_answer(
+    svc: Services,
+    reply_to: Message,
+    answer: Answer,
+    language: str,
+    *,
+    user: User | None,
+    private: bool,
+) -> None:
+    outcome = answer.status.value
+    if answer.status is MatchStatus.CONFIDENT:
+        await send_full_answer(reply_to, answer, language)
+    elif answer.status is MatchStatus.AMBIGUOUS:
+        text, keyboard = ambiguous_message(answer, language)
+        await reply_html(reply_to, text, inline_markup(keyboard))
+    else:
+        query_id = None
+        if user is not None:
+            query_id = await svc.database.community.record_unmatched(
+                answer.normalized or answer.claim,
+                answer.claim,
+                user_id=user.id,
+                chat_id=reply_to.chat.id,
+                language=language,
+            )
+        text, keyboard = no_record_message(language, query_id if private else None)
+        await reply_html(reply_to, text, inline_markup(keyboard))
+    log.info("check answered", extra={"outcome": outcome, "chat_type": reply_to.chat.type})
+
+
+async def send_full_answer(
+    reply_to: Message, answer: Answer, language: str, view: View = "summary"
+) -> None:
+    messages = answer_messages(answer, language, view)
+    keyboard = inline_markup(answer_keyboard(answer, language, view))
+    # The buttons go under the first message, the one a view change edits.
+    for n, text in enumerate(messages):
+        await reply_html(reply_to, text, keyboard if n == 0 else None)
+
+
+# --- entry points ------------------------------------------------------------------------
+
+
+async def private_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    await respond_to_claim(
+        update, context, claim_text(message), reply_to=message, source_message=message
+    )
+
+
+async def check_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/check CLAIM, or /check in reply to the message to check."""
+    message = update.effective_message
+    if message is None:
+        return
+    claim = " ".join(context.args or []).strip()
+    source = message
+    if not claim and message.reply_to_message is not None:
+        source = message.reply_to_message
+        claim = claim_text(source)
+    if not claim:
+        language = await language_for(context, update.effective_user)
+        await reply_html(message, HTML.text(t(language, "check_usage")))
+        return
+    await respond_to_claim(update, context, claim, reply_to=message, source_message=source)
+
+
+async def mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a group, "@bot claim" checks the claim; "@bot" in reply checks the replied message."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    username = f"@{context.bot.username}".lower()
+    claim = " ".join(word for word in message.text.split() if word.lower() != username).strip()
+    source = message
+    if not claim and message.reply_to_message is not None:
+        source = message.reply_to_message
+        claim = claim_text(source)
+    if not claim:
+        language = await language_for(context, update.effective_user)
+        await reply_html(message, HTML.text(t(language, "check_usage")))
+        return
+    await respond_to_claim(update, context, claim, reply_to=message, source_message=source)

@@ -1,0 +1,37 @@
+"""The last resort: log the failure in full, tell the user plainly, never show a trace."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.handlers.checks import language_for
+from bot.i18n import t
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    if isinstance(error, Forbidden):
+        # The user blocked the bot or removed it from the group: nothing to tell anyone.
+        log.info("not allowed to write to a chat: %s", error)
+        return
+    log.error("update failed", exc_info=error)
+    if not isinstance(update, Update):
+        return
+    try:
+        language = await language_for(context, update.effective_user)
+    except Exception:  # the database may be the thing that failed
+        language = "en"
+    text = t(language, "error")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_message is not None and not isinstance(error, NetworkError):
+            await update.effective_message.reply_text(text)
+    except TelegramError as failure:
+        log.warning("could not tell the user about the failure: %s", failure)

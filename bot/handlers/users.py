@@ -1,0 +1,49 @@
+"""/start, /help and /lang."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.handlers.checks import language_for
+from bot.i18n import LANGUAGES, t
+from bot.render import HTML
+from bot.services import services
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    language = await language_for(context, update.effective_user)
+    await message.reply_text(
+        HTML.text(t(language, "start", bot=context.bot.username or "")),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    language = await language_for(context, update.effective_user)
+    bot_name = HTML.text(context.bot.username or "")
+    await message.reply_text(t(language, "help", bot=bot_name), parse_mode=ParseMode.HTML)
+
+
+async def lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/lang en|ru sets the reply language; without an argument it says how."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    choice = (context.args or [""])[0].lower() if context.args else ""
+    if len(context.args or []) != 1 or choice not in LANGUAGES:
+        current = await language_for(context, user)
+        await message.reply_text(
+            HTML.text(t(current, "lang_usage", current=current)), parse_mode=ParseMode.HTML
+        )
+        return
+    await services(context).database.community.set_language(user.id, choice)
+    await message.reply_text(HTML.text(t(choice, "lang_set")), parse_mode=ParseMode.HTML)
