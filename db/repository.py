@@ -809,6 +809,7 @@ def audit_event(
 class FollowUp:
     """Someone waiting to hear back about a claim that was unmatched."""
 
+    query_id: int
     user_id: int
     chat_id: int
     language: str | None
@@ -963,7 +964,8 @@ class CommunityRepository:
     async def link_query(self, query_id: int, incident_key: str, actor: Actor) -> list[FollowUp]:
         """Link a queued claim to an incident: its wording becomes a matching phrase.
 
-        Returns the people waiting for a follow-up, who are then marked as notified.
+        Returns the people waiting for a follow-up and not yet told; mark each with
+        `mark_notified` once the message is delivered.
         """
         async with self._sessions() as session, session.begin():
             row = await session.get(UnmatchedQuery, query_id, with_for_update=True)
@@ -1018,8 +1020,6 @@ class CommunityRepository:
                 .scalars()
                 .all()
             )
-            for asker in askers:
-                asker.notified_at = utcnow()
             session.add(
                 audit_event(
                     actor,
@@ -1030,7 +1030,21 @@ class CommunityRepository:
                     {"incident": incident_key, "phrase": phrase},
                 )
             )
-            return [FollowUp(a.user_id, a.chat_id, a.language, row.sample_text) for a in askers]
+            return [
+                FollowUp(query_id, a.user_id, a.chat_id, a.language, row.sample_text)
+                for a in askers
+            ]
+
+    async def mark_notified(self, query_id: int, user_id: int) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(UnmatchedAsker)
+                .where(
+                    col(UnmatchedAsker.query_id) == query_id,
+                    col(UnmatchedAsker.user_id) == user_id,
+                )
+                .values(notified_at=utcnow())
+            )
 
     async def dismiss_query(self, query_id: int, actor: Actor) -> None:
         async with self._sessions() as session, session.begin():

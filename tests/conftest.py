@@ -11,6 +11,7 @@ import pytest
 
 from db.database import Database
 from db.engine import create_engine
+from tests.double.fixtures import bot_api, ptb_bot  # noqa: F401  (shared fixtures)
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

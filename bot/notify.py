@@ -1,0 +1,55 @@
+"""Telling people who asked about an unmatched claim that it now has an answer."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+
+from bot.i18n import t
+from bot.render import HTML, answer_keyboard, answer_messages, inline_markup, shorten
+from bot.services import Services
+from db.repository import Actor
+
+log = logging.getLogger(__name__)
+
+
+async def link_claim(
+    svc: Services, bot: Bot, query_id: int, incident_key: str, actor: Actor
+) -> int:
+    """Link a queued claim to an incident and message everyone waiting for it.
+
+    Returns how many people were told. Sends go through the application's rate limiter,
+    so a long list of followers stays within Telegram's limits.
+    """
+    follow_ups = await svc.database.community.link_query(query_id, incident_key, actor)
+    await svc.incidents_changed([incident_key])
+    told = 0
+    for follow_up in follow_ups:
+        language = follow_up.language or svc.settings.default_language
+        answer = await svc.checker.answer_for(incident_key, claim=follow_up.claim)
+        if answer is None:
+            break
+        header = HTML.text(t(language, "follow_up", claim=shorten(follow_up.claim, 200)))
+        try:
+            await bot.send_message(follow_up.chat_id, header, parse_mode=ParseMode.HTML)
+            keyboard = inline_markup(answer_keyboard(answer, language))
+            for n, text in enumerate(answer_messages(answer, language)):
+                await bot.send_message(
+                    follow_up.chat_id,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard if n == 0 else None,
+                )
+        except Forbidden:
+            # Blocked the bot: retrying later would fail the same way.
+            log.info("a follower blocked the bot; not told")
+        except TelegramError as error:
+            log.warning("could not deliver a follow-up, will retry on the next link: %s", error)
+            continue
+        else:
+            told += 1
+        await svc.database.community.mark_notified(follow_up.query_id, follow_up.user_id)
+    return told
