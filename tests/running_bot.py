@@ -37,11 +37,27 @@ def bot_settings(double: BotApiDouble, tmp_path: Path, **overrides: str) -> Sett
     return load_settings(environment, env_file=None)
 
 
+WEBHOOK_PATH = "telegram"
+
+
 @asynccontextmanager
 async def running_bot(
-    double: BotApiDouble, tmp_path: Path, *, polling: bool = True, **overrides: str
+    double: BotApiDouble,
+    tmp_path: Path,
+    *,
+    polling: bool = True,
+    webhook_port: int | None = None,
+    **overrides: str,
 ) -> AsyncIterator[RunningBot]:
-    """Start the bot in polling mode (as `run_polling` would) and stop it afterwards."""
+    """Start the bot as `run_polling` (or, given a port, `run_webhook`) would; stop it after.
+
+    In webhook mode the double posts updates to the bot's webhook server on 127.0.0.1; the
+    address is plain http because the TLS end of a real deployment is a reverse proxy.
+    """
+    if webhook_port is not None:
+        polling = False
+        overrides.setdefault("WEBHOOK_URL", f"https://bot.example.org/{WEBHOOK_PATH}")
+        overrides.setdefault("WEBHOOK_SECRET", "test-secret-123")
     settings = bot_settings(double, tmp_path, **overrides)
     svc = Services.create(settings)
     application = build_application(settings, svc)
@@ -49,13 +65,21 @@ async def running_bot(
         assert application.post_init is not None
         await application.post_init(application)
         await application.start()
+        assert application.updater is not None
         if polling:
-            assert application.updater is not None
             await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        elif webhook_port is not None:
+            await application.updater.start_webhook(
+                listen="127.0.0.1",
+                port=webhook_port,
+                url_path=WEBHOOK_PATH,
+                webhook_url=f"http://127.0.0.1:{webhook_port}/{WEBHOOK_PATH}",
+                secret_token=settings.webhook_secret,
+            )
         try:
             yield RunningBot(double, application, svc, settings)
         finally:
-            if polling and application.updater is not None:
+            if application.updater.running:
                 await application.updater.stop()
             await application.stop()
             assert application.post_shutdown is not None
