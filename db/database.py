@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import migrate
 from db.datasets import ImportResult, import_dataset
 from db.engine import async_url, create_engine, is_sqlite, session_factory
-from db.repository import Actor, CommunityRepository, Repository
+from db.repository import Actor, CommunityRepository, Repository, StaffRepository
 from domain.dataset import SAMPLE_PATH
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ class Database:
         sessions = session_factory(self.engine)
         self.repository = Repository(sessions)
         self.community = CommunityRepository(sessions)
+        self.staff = StaffRepository(sessions, self.repository)
 
     @property
     def is_embedded(self) -> bool:

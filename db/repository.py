@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import String, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -27,6 +27,7 @@ from db.models import (
     Incident,
     KnownPostRecord,
     MatchPhrase,
+    Moderator,
     Point,
     Source,
     UnmatchedAsker,
@@ -34,7 +35,7 @@ from db.models import (
     UserPreference,
     utcnow,
 )
-from domain.dataset import incident_to_json, source_to_json
+from domain.dataset import incident_to_json, parse_incident, source_to_json
 from domain.model import (
     AccountView,
     DatePrecision,
@@ -45,6 +46,7 @@ from domain.model import (
     NameGroup,
     PointView,
     QueueStatus,
+    Role,
     SourceKind,
     SourceView,
     Stance,
@@ -497,6 +499,31 @@ class Repository:
         await session.flush()
         return outcome
 
+    async def save_source(
+        self, source: SourceView, actor: Actor, *, expected_version: int | None
+    ) -> SourceView:
+        """Create (expected_version None) or change one source, refusing stale edits."""
+        async with self.session() as session, session.begin():
+            row = (
+                await session.execute(select(Source).where(col(Source.key) == source.key))
+            ).scalar_one_or_none()
+            if expected_version is None and row is not None:
+                raise RepositoryError(f"a source with id {source.key!r} already exists")
+            if expected_version is not None:
+                if row is None:
+                    raise NotFoundError("source", source.key)
+                if row.version != expected_version:
+                    raise ConflictError("source", source.key, expected_version, row.version)
+            await self.save_sources([source], actor, session)
+            saved = (
+                await session.execute(
+                    select(Source)
+                    .where(col(Source.key) == source.key)
+                    .execution_options(populate_existing=True)
+                )
+            ).scalar_one()
+            return source_view(saved)
+
     async def save_incidents(
         self,
         incidents: Sequence[IncidentView],
@@ -504,16 +531,26 @@ class Repository:
         session: AsyncSession | None = None,
         *,
         audit_creations: bool = True,
+        expected_versions: Mapping[str, int] | None = None,
+        audit_action: str = "update",
     ) -> SaveOutcome:
         """Create or replace whole incidents by id; identical ones are left untouched.
 
         The incident's points and accounts become exactly those given (dataset semantics).
+        With `expected_versions`, an incident changed by someone else since it was read at
+        that version is refused with ConflictError, and nothing is written.
         """
         if session is None:
             async with self.session() as own, own.begin():
                 return await self.save_incidents(
-                    incidents, actor, own, audit_creations=audit_creations
+                    incidents,
+                    actor,
+                    own,
+                    audit_creations=audit_creations,
+                    expected_versions=expected_versions,
+                    audit_action=audit_action,
                 )
+        expected_versions = expected_versions or {}
         outcome = SaveOutcome()
         if not incidents:
             return outcome
@@ -555,26 +592,59 @@ class Repository:
             before_view = current.get(view.key)
             before = incident_to_json(before_view) if before_view else None
             after = incident_to_json(view)
+            expected = expected_versions.get(view.key, row.version)
+            if row.version != expected:
+                raise ConflictError("incident", view.key, expected, row.version)
             if before == after and row.deleted_at is None:
                 outcome.unchanged += 1
                 continue
             row_id = row.id or 0
-            await session.execute(
+            # The version test in the statement itself catches a writer that committed
+            # between our read and this update (SQLite reads take no locks).
+            result = await session.execute(
                 update(Incident)
-                .where(col(Incident.id) == row_id)
+                .where(col(Incident.id) == row_id, col(Incident.version) == expected)
                 .values(
                     **_incident_values(view),
                     version=Incident.version + 1,
                     updated_at=now,
                     deleted_at=None,
                 )
+                .execution_options(synchronize_session=False)
             )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise ConflictError("incident", view.key, expected, expected + 1)
             await self._delete_children(session, row_id)
             await self._insert_children(session, [(row_id, view)], source_ids)
             outcome.updated.append(view.key)
-            session.add(audit_event(actor, "update", "incident", view.key, before, after))
+            session.add(audit_event(actor, audit_action, "incident", view.key, before, after))
         await session.flush()
         return outcome
+
+    async def save_incident(
+        self,
+        incident: IncidentView,
+        actor: Actor,
+        *,
+        expected_version: int | None,
+        audit_action: str = "update",
+    ) -> IncidentView:
+        """Create (expected_version None) or replace one incident, refusing stale edits."""
+        async with self.session() as session, session.begin():
+            exists = (
+                await session.execute(
+                    select(col(Incident.version)).where(col(Incident.key) == incident.key)
+                )
+            ).scalar_one_or_none()
+            if expected_version is None and exists is not None:
+                raise RepositoryError(f"an incident with id {incident.key!r} already exists")
+            if expected_version is not None and exists is None:
+                raise NotFoundError("incident", incident.key)
+            versions = {incident.key: expected_version} if expected_version is not None else {}
+            await self.save_incidents(
+                [incident], actor, session, expected_versions=versions, audit_action=audit_action
+            )
+            return await self._incident_in(session, incident.key, fresh=True)
 
     async def _source_ids(
         self, session: AsyncSession, incidents: Sequence[IncidentView]
@@ -759,7 +829,9 @@ class Repository:
             raise NotFoundError("incident", key)
         return (await self._assemble(session, [row]))[0]
 
-    async def set_incident_deleted(self, key: str, deleted: bool, actor: Actor) -> IncidentView:
+    async def set_incident_deleted(
+        self, key: str, deleted: bool, actor: Actor, *, audit_action: str | None = None
+    ) -> IncidentView:
         """Soft-delete an incident, or undo that; the record itself is kept."""
         async with self.session() as session, session.begin():
             row = (
@@ -773,7 +845,14 @@ class Repository:
             await session.flush()
             view = (await self._assemble(session, [row]))[0]
             session.add(
-                audit_event(actor, "delete" if deleted else "restore", "incident", key, None, None)
+                audit_event(
+                    actor,
+                    audit_action or ("delete" if deleted else "restore"),
+                    "incident",
+                    key,
+                    None,
+                    None,
+                )
             )
         return view
 
@@ -1107,3 +1186,121 @@ class CommunityRepository:
             else:
                 row.language = language
                 row.updated_at = utcnow()
+
+
+class StaffRepository:
+    """Moderators and admins, the audit trail of their changes, and undo."""
+
+    def __init__(self, sessions: async_sessionmaker[Any], repository: Repository) -> None:
+        self._sessions = sessions
+        self._repository = repository
+
+    async def role_of(self, user_id: int) -> Role | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Moderator).where(
+                        col(Moderator.telegram_user_id) == user_id,
+                        col(Moderator.removed_at).is_(None),
+                    )
+                )
+            ).scalar_one_or_none()
+            return Role(row.role) if row else None
+
+    async def appoint(self, user_id: int, name: str, actor: Actor) -> bool:
+        """Make someone a moderator; False if they already are one."""
+        async with self._sessions() as session, session.begin():
+            row = (
+                await session.execute(
+                    select(Moderator).where(col(Moderator.telegram_user_id) == user_id)
+                )
+            ).scalar_one_or_none()
+            if row is not None and row.removed_at is None:
+                return False
+            if row is None:
+                session.add(
+                    Moderator(
+                        telegram_user_id=user_id,
+                        display_name=name[:200],
+                        added_by=actor.user_id,
+                    )
+                )
+            else:
+                row.removed_at = None
+                row.display_name = name[:200] or row.display_name
+                row.added_by = actor.user_id
+            session.add(
+                audit_event(actor, "appoint", "moderator", str(user_id), None, {"name": name})
+            )
+            return True
+
+    async def dismiss(self, user_id: int, actor: Actor) -> bool:
+        async with self._sessions() as session, session.begin():
+            row = (
+                await session.execute(
+                    select(Moderator).where(
+                        col(Moderator.telegram_user_id) == user_id,
+                        col(Moderator.removed_at).is_(None),
+                    )
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                return False
+            row.removed_at = utcnow()
+            session.add(audit_event(actor, "remove", "moderator", str(user_id)))
+            return True
+
+    async def moderators(self) -> list[Moderator]:
+        async with self._sessions() as session:
+            query = (
+                select(Moderator)
+                .where(col(Moderator.removed_at).is_(None))
+                .order_by(col(Moderator.created_at))
+            )
+            return list((await session.execute(query)).scalars())
+
+    async def record_refusal(self, user_id: int, what: str) -> None:
+        """Attempts by non-moderators are kept in the audit trail too."""
+        async with self._sessions() as session, session.begin():
+            session.add(audit_event(Actor(user_id, ""), "refused", "access", what[:200]))
+
+    async def undo_last(self, actor: Actor) -> AuditEvent | None:
+        """Revert this moderator's latest change to an incident; returns what was undone."""
+        async with self._sessions() as session:
+            undone = select(col(AuditEvent.entity_key)).where(
+                col(AuditEvent.actor_id) == actor.user_id, col(AuditEvent.action) == "undo"
+            )
+            query = (
+                select(AuditEvent)
+                .where(
+                    col(AuditEvent.actor_id) == actor.user_id,
+                    col(AuditEvent.entity) == "incident",
+                    col(AuditEvent.action).in_(["create", "update", "delete", "restore"]),
+                    cast(col(AuditEvent.id), String).not_in(undone),
+                )
+                .order_by(col(AuditEvent.id).desc())
+                .limit(1)
+            )
+            event: AuditEvent | None = (await session.execute(query)).scalar_one_or_none()
+        if event is None:
+            return None
+        repository = self._repository
+        key = event.entity_key
+        # Reverts are audited as "revert", so a later undo never undoes an undo.
+        if event.action in ("create", "restore"):
+            await repository.set_incident_deleted(key, True, actor, audit_action="revert")
+        elif event.action == "delete":
+            await repository.set_incident_deleted(key, False, actor, audit_action="revert")
+        elif event.before is not None:
+            sources = {s.key: s for s in await repository.list_sources(include_deleted=True)}
+            previous = parse_incident(event.before, sources)
+            current = await repository.get_incident(key)
+            await repository.save_incident(
+                previous,
+                actor,
+                expected_version=current.version if current else None,
+                audit_action="revert",
+            )
+        async with self._sessions() as session, session.begin():
+            session.add(audit_event(actor, "undo", "audit", str(event.id)))
+        return event

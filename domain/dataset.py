@@ -332,6 +332,21 @@ def validate(opener: Opener, existing_sources: Iterable[str] = ()) -> Validation
     return report
 
 
+def check_incident(incident: IncidentView, known_sources: Iterable[str]) -> list[DatasetError]:
+    """Every problem with one incident, by the same rules an imported file must meet."""
+    report = ValidationReport()
+    data = incident_to_json(incident)
+    if _schema_errors("incident", data, "", report):
+        _check_incident(data, "", set(known_sources), report)
+    return report.errors
+
+
+def check_source(source: SourceView) -> list[DatasetError]:
+    report = ValidationReport()
+    _schema_errors("source", source_to_json(source), "", report)
+    return report.errors
+
+
 _TOP_LEVEL = {"format", "version", "exported_at", "description", "sources", "incidents"}
 
 

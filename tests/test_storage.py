@@ -282,3 +282,107 @@ async def test_sample_is_not_reloaded_after_moderators_deleted_it(tmp_path: Any)
         assert await db.repository.count_incidents() == 0
     finally:
         await db.close()
+
+
+async def test_whole_incident_saves_conflict_when_stale(database: Database) -> None:
+    from domain import moderation
+
+    await import_sample(database)
+    repo = database.repository
+    read_by_a = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    read_by_b = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert read_by_a is not None and read_by_b is not None
+    saved = await repo.save_incident(
+        moderation.add_point(read_by_a, "A hospital was hit"), Actor(1, "a"), expected_version=1
+    )
+    assert saved.version == 2 and saved.points[-1].text == "A hospital was hit"
+    with pytest.raises(ConflictError):
+        await repo.save_incident(
+            moderation.edit_incident(read_by_b, "title", "B's title"),
+            Actor(2, "b"),
+            expected_version=1,
+        )
+    stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert stored is not None and stored.title == read_by_a.title and len(stored.points) == 6
+
+
+async def test_simultaneous_whole_saves_let_exactly_one_through(database: Database) -> None:
+    from domain import moderation
+
+    await import_sample(database)
+    repo = database.repository
+    current = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert current is not None
+
+    async def save(n: int) -> bool:
+        try:
+            await repo.save_incident(
+                moderation.add_point(current, f"Point from moderator {n}"),
+                Actor(n, ""),
+                expected_version=1,
+            )
+        except ConflictError:
+            return False
+        return True
+
+    assert sorted(await asyncio.gather(*(save(n) for n in range(3)))) == [False, False, True]
+    stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert stored is not None and len(stored.points) == 6 and stored.version == 2
+
+
+async def test_undo_reverts_a_moderators_latest_change(database: Database) -> None:
+    from domain import moderation
+
+    await import_sample(database)
+    repo, staff = database.repository, database.staff
+    editor = Actor(42, "editor")
+    current = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert current is not None
+    await repo.save_incident(
+        moderation.edit_incident(current, "title", "Wrong title"), editor, expected_version=1
+    )
+    undone = await staff.undo_last(editor)
+    assert undone is not None and undone.action == "update"
+    restored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert restored is not None and restored.title == current.title and restored.version == 3
+    assert await staff.undo_last(editor) is None  # nothing else of theirs to undo
+    assert await staff.undo_last(Actor(7, "other")) is None
+
+
+async def test_moderators_are_appointed_and_removed(database: Database) -> None:
+    staff = database.staff
+    admin = Actor(1, "admin")
+    assert await staff.role_of(555) is None
+    assert await staff.appoint(555, "Dana", admin) is True
+    assert await staff.appoint(555, "Dana", admin) is False
+    assert await staff.role_of(555) is not None
+    assert [m.telegram_user_id for m in await staff.moderators()] == [555]
+    assert await staff.dismiss(555, admin) is True
+    assert await staff.role_of(555) is None
+    assert await staff.dismiss(555, admin) is False
+    actions = [e.action for e in await database.repository.latest_audit(3)]
+    assert actions == ["remove", "appoint"]
+
+
+async def test_unmatched_claims_are_counted_not_duplicated(database: Database) -> None:
+    community = database.community
+    first = await community.record_unmatched(
+        "dam blown up", "Dam blown up?", user_id=1, chat_id=1, language="en"
+    )
+    again = await community.record_unmatched(
+        "dam blown up", "dam BLOWN up", user_id=1, chat_id=1, language="en"
+    )
+    other = await community.record_unmatched(
+        "dam blown up", "Dam blown up!", user_id=2, chat_id=2, language="ru"
+    )
+    assert first == again == other
+    (entry,) = await community.open_queue()
+    assert (entry.times_asked, entry.sample_text, entry.waiting) == (2, "Dam blown up?", 0)
+    assert await community.want_follow_up(first, 2, 2) is True
+    assert await community.want_follow_up(first, 3, 3) is False  # never asked it
+    await import_sample(database)
+    follow_ups = await community.link_query(first, REFERENCE_INCIDENT_KEY, Actor(9, "mod"))
+    assert [(f.user_id, f.language) for f in follow_ups] == [(2, "ru")]
+    stored = await database.repository.get_incident(REFERENCE_INCIDENT_KEY)
+    assert stored is not None and stored.phrases == ("Dam blown up?",)
+    assert await community.open_queue() == []
