@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 from telegram import BotCommand, MessageEntity, Update
 from telegram.ext import (
@@ -12,13 +13,14 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChosenInlineResultHandler,
     CommandHandler,
+    ConversationHandler,
     InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
 from bot.config import Settings
-from bot.handlers import buttons, checks, errors, inline, users
+from bot.handlers import buttons, checks, errors, inline, moderation, users
 from bot.logs import setup_logging
 from bot.services import SERVICES_KEY, Services
 
@@ -37,6 +39,24 @@ COMMANDS = {
         BotCommand("check", "Проверить утверждение (в группе: /check ответом)"),
         BotCommand("lang", "Язык ответов: /lang en или /lang ru"),
     ],
+}
+
+
+FORM_TIMEOUT_SECONDS = 30 * 60
+MODERATOR_COMMANDS = {
+    "addpoint": moderation.add_point,
+    "stance": moderation.set_stance,
+    "edit": moderation.edit,
+    "delete": moderation.delete,
+    "undo": moderation.undo,
+    "show": moderation.show,
+    "queue": moderation.queue,
+    "link": moderation.link,
+    "dismiss": moderation.dismiss,
+    "audit": moderation.audit,
+    "export": moderation.export,
+    "mod": moderation.mod,
+    "cancel": moderation.cancel,
 }
 
 
@@ -75,6 +95,35 @@ def build_application(settings: Settings, svc: Services) -> Application:  # type
 
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
+    # Moderator forms come first: while one is open, the moderator's messages answer it.
+    with warnings.catch_warnings():
+        # Forms are tracked per user and chat on purpose; PTB warns that buttons are then
+        # not tracked per message, which is what we want.
+        warnings.filterwarnings("ignore", message="If 'per_message=False'")
+        forms = ConversationHandler(
+            entry_points=[
+                CommandHandler("newincident", moderation.new_incident),
+                CommandHandler("newsource", moderation.new_source),
+                CommandHandler("addaccount", moderation.add_account),
+            ],
+            states={
+                moderation.FORM: [
+                    MessageHandler(filters.TEXT & ~filters.COMMAND, moderation.form_text),
+                    CallbackQueryHandler(moderation.form_button, pattern=r"^m:(c:\d+|s|x)$"),
+                ]
+            },
+            fallbacks=[CommandHandler("cancel", moderation.cancel)],
+            conversation_timeout=FORM_TIMEOUT_SECONDS,
+            name="moderator-forms",
+        )
+    application.add_handler(forms)
+    for command, handler in MODERATOR_COMMANDS.items():
+        application.add_handler(CommandHandler(command, handler))
+    application.add_handler(MessageHandler(private & filters.Document.ALL, moderation.upload))
+    application.add_handler(
+        CallbackQueryHandler(moderation.upload_answer, pattern=r"^m:(no)?import$")
+    )
+    application.add_handler(CallbackQueryHandler(moderation.refuse_forged, pattern=r"^m:"))
     application.add_handler(CommandHandler("start", users.start))
     application.add_handler(CommandHandler("help", users.help_command))
     application.add_handler(CommandHandler("lang", users.lang))

@@ -9,6 +9,7 @@ caller re-opens the file for each pass: one pass validates everything, a second 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -310,6 +311,9 @@ def validate(opener: Opener, existing_sources: Iterable[str] = ()) -> Validation
                 if item.value["id"] in file_sources:
                     report.add(f"{base}.id", f"duplicate source id {item.value['id']!r}")
                 file_sources.add(item.value["id"])
+            elif isinstance(item.value, dict) and isinstance(item.value.get("id"), str):
+                # Already reported; counting it as known avoids a cascade of "unknown source".
+                file_sources.add(item.value["id"])
         elif item.section == "top":
             _check_top(item, top_keys, report)
     if any(error.path == "$" for error in report.errors):
@@ -329,6 +333,11 @@ def validate(opener: Opener, existing_sources: Iterable[str] = ()) -> Validation
                 report.add(f"{base}.id", f"duplicate incident id {item.value['id']!r}")
             incident_keys.add(item.value["id"])
             _check_incident(item.value, base, sources, report)
+        else:
+            # Cross-references are still worth reporting where the shape allows checking
+            # them, so one upload shows every problem at once.
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
+                _check_incident(item.value, base, sources, report)
     return report
 
 

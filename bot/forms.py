@@ -1,0 +1,100 @@
+"""Guided forms: one question at a time, buttons where the answer is a fixed choice,
+/cancel at any step, and a summary to confirm before anything is saved.
+
+A form is a list of steps. Each step parses what the moderator typed (or pressed) into a
+value, or raises InputError with what to fix; the question is then asked again. The
+draft lives in the user's conversation data until it is saved or cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.render import HTML, Button, Keyboard
+from domain.moderation import InputError, is_skip
+
+Parser = Callable[[str, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    question: str
+    parse: Parser | None = None
+    optional: bool = False
+    # Buttons offered for the answer: (label, value) pairs; value is what `parse` receives.
+    choices: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
+    # A step may apply only to some drafts (e.g. only when the incident has points).
+    applies: Callable[[dict[str, Any]], bool] = lambda values: True
+
+
+@dataclass
+class Form:
+    name: str
+    title: str
+    steps: list[Step]
+    summary: Callable[[dict[str, Any]], str]
+    save: Callable[[dict[str, Any]], Awaitable[str]]
+    initial: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Draft:
+    form: Form
+    values: dict[str, Any]
+    step: int = 0
+
+    def current(self) -> Step | None:
+        while self.step < len(self.form.steps):
+            step = self.form.steps[self.step]
+            if step.applies(self.values):
+                return step
+            self.step += 1
+        return None
+
+    def answer(self, text: str) -> None:
+        """Record the answer to the current question; raises InputError to ask again."""
+        step = self.current()
+        if step is None:
+            raise InputError("nothing is being asked; press Save or send /cancel")
+        if step.optional and is_skip(text):
+            self.values[step.name] = None
+        elif not text.strip():
+            raise InputError("please answer the question (or /cancel)")
+        else:
+            self.values[step.name] = step.parse(text, self.values) if step.parse else text.strip()
+        self.step += 1
+
+    def question(self) -> tuple[str, Keyboard]:
+        step = self.current()
+        if step is None:
+            return self.confirmation()
+        number = sum(1 for s in self.form.steps[: self.step] if s.applies(self.values)) + 1
+        total = sum(1 for s in self.form.steps if s.applies(self.values))
+        text = f"{HTML.bold(self.form.title)} · {number}/{total}\n{step.question}"
+        if step.optional:
+            text += "\n" + HTML.italic("Send - to skip.")
+        keyboard: Keyboard = []
+        if step.choices is not None:
+            options = step.choices(self.values)
+            keyboard = [
+                [Button(label, f"m:c:{n}") for n, (label, _) in enumerate(options[i : i + 2], i)]
+                for i in range(0, len(options), 2)
+            ]
+        keyboard.append([Button("Cancel", "m:x")])
+        return text, keyboard
+
+    def choose(self, index: int) -> None:
+        step = self.current()
+        if step is None or step.choices is None:
+            raise InputError("this button is no longer in use")
+        options = step.choices(self.values)
+        if not 0 <= index < len(options):
+            raise InputError("this button is no longer in use")
+        self.answer(options[index][1])
+
+    def confirmation(self) -> tuple[str, Keyboard]:
+        text = f"{HTML.bold(self.form.title)} · check and save\n\n{self.form.summary(self.values)}"
+        return text, [[Button("Save", "m:s"), Button("Cancel", "m:x")]]

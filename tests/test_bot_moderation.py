@@ -1,0 +1,299 @@
+"""Moderators curate from the chat, end to end through the Bot API double."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from domain.dataset import SAMPLE_PATH
+from tests.double import BotApiDouble, Chat, Message, User
+from tests.running_bot import running_bot
+
+ADMIN = 900
+
+
+class Moderator:
+    """Drives a private chat the way a person does, counting what they send."""
+
+    def __init__(self, double: BotApiDouble, user: User, chat: Chat) -> None:
+        self.double, self.user, self.chat = double, user, chat
+        self.sent = 0
+
+    async def send(self, text: str) -> Message:
+        seen = len(self.double.messages_to(self.chat))
+        self.double.user_sends(self.user, self.chat, text)
+        self.sent += 1
+        return (await self.double.wait_for_messages(self.chat, seen + 1))[-1]
+
+    async def press(self, label: str, message: Message | None = None) -> Message:
+        message = message or self.double.messages_to(self.chat)[-1]
+        seen = len(self.double.messages_to(self.chat))
+        buttons = {
+            b["text"]: b["callback_data"]
+            for row in (message.reply_markup or {}).get("inline_keyboard", [])
+            for b in row
+        }
+        assert label in buttons, f"no button {label!r} in {list(buttons)}"
+        self.double.user_presses(self.user, message, buttons[label])
+        self.sent += 1
+        return (await self.double.wait_for_messages(self.chat, seen + 1))[-1]
+
+
+async def _admin(double: BotApiDouble) -> Moderator:
+    user = double.add_user(ADMIN, "Admin")
+    return Moderator(double, user, double.add_private_chat(user))
+
+
+SOURCES = [
+    ("Syrian state media", "state media", "SANA, Syrian Arab News Agency"),
+    ("National Liberation Front", "armed_group", "NLF, al-Jabha al-Wataniya lil-Tahrir"),
+    ("Syrian Observatory for Human Rights", "independent_monitor", "SOHR, the Observatory"),
+]
+POINTS = [
+    "Militants launched a major attack on Syrian government forces in Idlib",
+    "Up to 40 Syrian soldiers were killed",
+    "Militants seized two settlements and the army left positions",
+    "Up to 50 militants were killed and 90 wounded",
+    "About 400 Russian and Syrian air strikes hit the area since Wednesday",
+]
+ACCOUNTS = [
+    (
+        "Russian Ministry of Defence",
+        "Militant groups attacked on Wednesday; up to 40 soldiers died.",
+        "Syrian soldiers killed: up to 40 #2\nmilitants killed: up to 50 #4",
+        ["✅ asserts", "✅ asserts", "✅ asserts", "✅ asserts", "… silent"],
+    ),
+    (
+        "Syrian state media",
+        "A major attack early on Thursday made army units re-deploy.",
+        "-",
+        ["✅ asserts", "… silent", "◐ partly", "… silent", "… silent"],
+    ),
+    (
+        "National Liberation Front",
+        "No assault took place on Wednesday or Thursday.",
+        "-",
+        ["❌ disputes", "❌ disputes", "❌ disputes", "… silent", "◐ partly"],
+    ),
+    (
+        "Syrian Observatory for Human Rights",
+        "No attack on Thursday; about 400 air strikes.",
+        "air strikes since Wednesday: about 400 #5",
+        ["❌ disputes", "❌ disputes", "… silent", "… silent", "✅ asserts"],
+    ),
+]
+
+
+async def test_reference_case_built_from_nothing_then_found_by_a_user(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(bot_api, tmp_path, SAMPLE_DATA="no", ADMIN_IDS=str(ADMIN)) as bot:
+        mod = await _admin(bot_api)
+        # One source through the guided form, the rest as one-liners.
+        await mod.send("/newsource")
+        await mod.send("Russian Ministry of Defence")
+        await mod.press("government")
+        await mod.send("Russian Defense Ministry, Minoborony, Минобороны")
+        await mod.send("Russia; party to the conflict")
+        await mod.send("https://mil.ru")
+        saved = await mod.press("Save")
+        assert "Saved source" in (saved.plain or "")
+        for name, kind, aliases in SOURCES:
+            reply = await mod.send(f"/newsource {name} | {kind.replace(' ', '_')} | {aliases}")
+            assert "Saved source" in (reply.plain or ""), reply.plain
+
+        await mod.send("/newincident")
+        await mod.send("Reported militant offensive on Syrian government forces in Idlib")
+        await mod.send(
+            "Russia's defence ministry reported a militant offensive; "
+            "rebels and a war monitor deny it."
+        )
+        await mod.send("Idlib, Idleb, Идлиб, إدلب")
+        await mod.send("Syria")
+        await mod.send("unknown")
+        summary = await mod.send("\n".join(POINTS))
+        assert "Points: 5" in (summary.plain or "")
+        saved = await mod.press("Save")
+        key = (saved.plain or "").split("Saved incident ")[1].split(".")[0]
+
+        for source, said, figures, stances in ACCOUNTS:
+            await mod.send(f"/addaccount {key}")
+            await mod.press(source)
+            await mod.send(said)
+            await mod.send(figures)
+            for stance in stances:
+                await mod.press(stance)
+            await mod.send("-")
+            confirm = await mod.send("-")
+            assert "check and save" in (confirm.plain or "")
+            saved = await mod.press("Save")
+            assert "Saved." in (saved.plain or ""), saved.plain
+        entered = mod.sent
+
+        user = bot_api.add_user(950, "Reader")
+        chat = bot_api.add_private_chat(user)
+        bot_api.user_sends(user, chat, "Did rebels kill 40 Syrian soldiers in Idlib?")
+        (answer,) = await bot_api.wait_for_messages(chat, 1)
+        stored = await bot.services.database.repository.get_incident(key)
+    text = answer.plain or ""
+    assert "You asked about: Up to 40 Syrian soldiers were killed" in text
+    assert "asserts: Russian Ministry of Defence — Syrian soldiers killed: up to 40" in text
+    assert "disputes: National Liberation Front; Syrian Observatory for Human Rights" in text
+    assert stored is not None and stored.status.value == "contested"
+    assert len(stored.accounts) == 4
+    # The number of messages and button presses it took, reported in the README.
+    assert entered <= 70
+
+
+async def test_non_moderators_are_refused_everywhere(bot_api: BotApiDouble, tmp_path: Path) -> None:
+    stranger = bot_api.add_user(951, "Stranger")
+    chat = bot_api.add_private_chat(stranger)
+    group = bot_api.add_group(-100777, "Group", supergroup=True)
+    commands = [
+        "/newincident", "/newsource X | ngo", "/addaccount idlib-disputed-attack",
+        "/addpoint idlib-disputed-attack x", "/stance idlib-disputed-attack a 1 asserts",
+        "/edit idlib-disputed-attack title X", "/delete idlib-disputed-attack", "/undo",
+        "/show idlib-disputed-attack", "/queue", "/link 1 idlib-disputed-attack", "/dismiss 1",
+        "/audit", "/export", "/mod add 5", "/mod list", "/cancel",
+    ]  # fmt: skip
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)) as bot:
+        for command in commands:
+            bot_api.user_sends(stranger, chat, command)
+        replies = await bot_api.wait_for_messages(chat, len(commands))
+        bot_api.user_sends_document(stranger, chat, "data.json", SAMPLE_PATH.read_bytes())
+        await bot_api.wait_for_messages(chat, len(commands) + 1)
+        # Forged moderator buttons, pressed on a message of the stranger's own chat.
+        raw = bot_api.message_json(replies[0])
+        for data in ("m:s", "m:c:0", "m:import", "m:x"):
+            bot_api.inject(
+                {
+                    "callback_query": {
+                        "id": f"forged-{data}",
+                        "from": {"id": 951, "is_bot": False, "first_name": "S"},
+                        "message": raw,
+                        "chat_instance": "1",
+                        "data": data,
+                    }
+                }
+            )
+        # In a group, even an admin is refused.
+        admin = bot_api.add_user(ADMIN, "Admin")
+        bot_api.user_sends(admin, group, "/delete@factcheck_test_bot idlib-disputed-attack")
+        (in_group,) = await bot_api.wait_for_messages(group, 1)
+        await bot_api.wait_until_idle()
+        audit = await bot.services.database.repository.latest_audit(100)
+        incident = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+    texts = [m.plain for m in bot_api.messages_to(chat)]
+    assert texts == ["This is for moderators only."] * (len(commands) + 1)
+    answers = [a.text for a in bot_api.callback_answers()]
+    assert answers == ["This is for moderators only."] * 4
+    assert in_group.plain == "Moderator commands work only in a private chat with me."
+    assert incident is not None  # nothing was deleted
+    refusals = [e for e in audit if e.action == "refused"]
+    assert len(refusals) == len(commands) + 1 + 4
+    assert all(e.actor_id == 951 for e in refusals)
+
+
+async def test_admin_appoints_a_moderator_who_can_then_edit(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)) as bot:
+        admin = await _admin(bot_api)
+        dana_user = bot_api.add_user(952, "Dana")
+        dana = Moderator(bot_api, dana_user, bot_api.add_private_chat(dana_user))
+        refused = await dana.send("/edit idlib-disputed-attack country Syrian Arab Republic")
+        assert refused.plain == "This is for moderators only."
+        assert "952 is now a moderator" in ((await admin.send("/mod add 952")).plain or "")
+        assert "952" in ((await admin.send("/mod list")).plain or "")
+        refused = await dana.send("/mod add 953")
+        assert refused.plain == "Only admins can do that."
+        saved = await dana.send("/edit idlib-disputed-attack country Syrian Arab Republic")
+        assert "Saved (version 2)" in (saved.plain or "")
+        shown = await dana.send("/show idlib-disputed-attack")
+        assert "#2 soldiers-killed Up to 40 Syrian soldiers were killed" in (shown.plain or "")
+        bad = await dana.send("/edit idlib-disputed-attack date 2020-13-45")
+        assert "Not saved: date: use YYYY-MM-DD" in (bad.plain or "")
+        usage = await dana.send("/edit idlib-disputed-attack")
+        assert (usage.plain or "").startswith("Usage: /edit INCIDENT-ID FIELD new value")
+        undone = await dana.send("/undo")
+        assert "Undone: update of idlib-disputed-attack" in (undone.plain or "")
+        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+        audit = await dana.send("/audit 5")
+    assert stored is not None and stored.country == "Syria"
+    assert "Dana: revert incident idlib-disputed-attack" in (audit.plain or "")
+
+
+async def test_a_stale_form_is_refused_with_a_conflict_not_saved_over(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=f"{ADMIN},953") as bot:
+        first = await _admin(bot_api)
+        other_user = bot_api.add_user(953, "Other")
+        second = Moderator(bot_api, other_user, bot_api.add_private_chat(other_user))
+        await first.send("/addaccount idlib-disputed-attack")
+        await first.press("Syrian state media")
+        # Meanwhile another moderator edits the same incident.
+        saved = await second.send("/addpoint idlib-disputed-attack A hospital was hit")
+        assert "Saved (version 2)" in (saved.plain or "")
+        await first.send("A second state media report.")
+        await first.send("-")
+        for _ in range(5):  # the form asks about the points there were when it opened
+            await first.press("… silent")
+        await first.send("-")
+        await first.send("-")
+        refused = await first.press("Save")
+        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+    assert "Not saved" in (refused.plain or "") and "changed by someone else" in (
+        refused.plain or ""
+    )
+    assert (
+        stored is not None
+        and len(stored.accounts) == 4
+        and stored.points[-1].text == "A hospital was hit"
+    )
+
+
+async def test_bad_dataset_upload_gets_a_report_and_changes_nothing(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    data: dict[str, Any] = json.loads(SAMPLE_PATH.read_text(encoding="utf-8"))
+    data["incidents"][0]["title"] = "Changed"
+    data["incidents"][0]["accounts"][1]["source"] = "tass"
+    del data["incidents"][0]["summary"]
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)) as bot:
+        mod = await _admin(bot_api)
+        bot_api.user_sends_document(mod.user, mod.chat, "bad.json", json.dumps(data).encode())
+        (report,) = await bot_api.wait_for_messages(mod.chat, 1)
+        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+        # A good file: validated, then imported only after confirming.
+        data["incidents"][0]["accounts"][1]["source"] = "sy-state-media"
+        data["incidents"][0]["summary"] = "A new summary."
+        bot_api.user_sends_document(mod.user, mod.chat, "good.json", json.dumps(data).encode())
+        _, question = await bot_api.wait_for_messages(mod.chat, 2)
+        assert "valid: 4 sources, 1 incidents" in (question.plain or "")
+        done = await mod.press("Import", question)
+        changed = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+        exported = await mod.send("/export")
+    text = report.plain or ""
+    assert "2 problem(s) found; nothing was imported." in text
+    assert "incidents[0].summary: missing required field" in text
+    assert stored is not None and stored.title != "Changed"
+    assert "1 changed" in (done.plain or "")
+    assert changed is not None and changed.title == "Changed"
+    assert exported.document is not None
+    assert json.loads(exported.document.data)["incidents"][0]["title"] == "Changed"
+
+
+@pytest.mark.parametrize(
+    "bad", ["/link", "/link x y", "/link 99 idlib-disputed-attack", "/dismiss 99"]
+)
+async def test_queue_commands_validate_their_arguments(
+    bot_api: BotApiDouble, tmp_path: Path, bad: str
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)):
+        mod = await _admin(bot_api)
+        reply = await mod.send(bad)
+    assert (reply.plain or "").startswith(("Usage:", "⚠️ no queued claim"))
