@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
+import fastjsonschema
 import ijson
 import jsonschema
 
@@ -190,6 +191,22 @@ def _validator(definition: str) -> jsonschema.protocols.Validator:
     )
 
 
+@cache
+def _fast_check(definition: str) -> Callable[[Any], Any]:
+    """A compiled validator, ~15x faster than jsonschema, for the common case of valid data.
+
+    Only when it refuses an item does jsonschema run, to list every problem precisely.
+    """
+    schema = _schema()
+    target = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$ref": f"#/$defs/{definition}",
+        "$defs": schema["$defs"],
+    }
+    check: Callable[[Any], Any] = fastjsonschema.compile(target)
+    return check
+
+
 def _short(text: str) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
@@ -236,6 +253,11 @@ def _explain(error: jsonschema.ValidationError) -> tuple[list[str | int], str]:
 
 
 def _schema_errors(definition: str, value: Any, base: str, report: ValidationReport) -> bool:
+    try:
+        _fast_check(definition)(value)
+        return True
+    except fastjsonschema.JsonSchemaException:
+        pass
     # Several schema rules can reject the same value for the same reason ("must not be empty").
     reported: set[tuple[str, str]] = set()
     for error in sorted(
