@@ -61,7 +61,8 @@ async def run(count: int, backend: str) -> None:
         write_dataset(path, count)
         size_mb = path.stat().st_size / 1e6
         print(
-            f"dataset: {count} incidents, {size_mb:.1f} MB, written in {time.perf_counter() - started:.1f}s"
+            f"dataset: {count} incidents, {size_mb:.1f} MB, "
+            f"written in {time.perf_counter() - started:.1f}s"
         )
 
         started = time.perf_counter()
@@ -110,10 +111,12 @@ async def run(count: int, backend: str) -> None:
         assert stored == count == len(result.incidents.created)
         rate = count / import_s
         print(
-            f"import ({backend}): {import_s:.1f}s, {rate:.0f} incidents/s, peak RSS {peak_rss_mb():.0f} MB"
+            f"import ({backend}): {import_s:.1f}s, {rate:.0f} incidents/s, "
+            f"peak RSS {peak_rss_mb():.0f} MB"
         )
         print(
-            f"incidents={count} backend={backend} import_s={import_s:.1f} validate_s={validate_s:.1f} "
+            f"incidents={count} backend={backend} import_s={import_s:.1f} "
+            f"validate_s={validate_s:.1f} "
             f"import_to_validate_ratio={import_s / validate_s:.1f} incidents_per_s={rate:.0f} "
             f"peak_rss_mb={peak_rss_mb():.0f}"
         )
