@@ -132,6 +132,7 @@ async def test_reference_case_built_from_nothing_then_found_by_a_user(
             saved = await mod.press("Save")
             assert "Saved." in (saved.plain or ""), saved.plain
         entered = mod.sent
+        print(f"moderator interactions: {entered}")
 
         user = bot_api.add_user(950, "Reader")
         chat = bot_api.add_private_chat(user)
