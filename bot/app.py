@@ -10,6 +10,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackContext,
     CallbackQueryHandler,
     ChosenInlineResultHandler,
     CommandHandler,
@@ -22,6 +23,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.handlers import buttons, checks, errors, inline, moderation, users
 from bot.logs import setup_logging
+from bot.processing import OrderedUpdateProcessor
 from bot.services import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ def build_application(settings: Settings, svc: Services) -> Application:  # type
         # Telegram's flood limits, including 20 messages a minute in a group; RetryAfter
         # answers are waited out and retried rather than dropped.
         .rate_limiter(AIORateLimiter(max_retries=5))
+        .concurrent_updates(OrderedUpdateProcessor(svc, settings.max_concurrent_updates))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -144,11 +147,32 @@ def build_application(settings: Settings, svc: Services) -> Application:  # type
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     svc: Services = application.bot_data[SERVICES_KEY]
     await svc.start()
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            _sync_index, interval=svc.settings.sync_interval, first=svc.settings.sync_interval
+        )
+        application.job_queue.run_repeating(_prune, interval=3600, first=60)
     for language, commands in COMMANDS.items():
         await application.bot.set_my_commands(
             commands, language_code=None if language == "en" else language
         )
     log.info("ready: @%s", application.bot.username)
+
+
+async def _sync_index(context: CallbackContext) -> None:  # type: ignore[type-arg]
+    svc: Services = context.application.bot_data[SERVICES_KEY]
+    try:
+        await svc.sync_index()
+    except Exception:  # a database hiccup must not stop the schedule
+        log.warning("could not check for changed incidents", exc_info=True)
+
+
+async def _prune(context: CallbackContext) -> None:  # type: ignore[type-arg]
+    svc: Services = context.application.bot_data[SERVICES_KEY]
+    try:
+        await svc.prune_shared_state()
+    except Exception:
+        log.warning("could not prune old shared state", exc_info=True)
 
 
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]

@@ -52,6 +52,8 @@ class Settings:
     sample_data: str = "auto"
     default_language: str = "en"
     checks_per_minute: int = 20
+    max_concurrent_updates: int = 64
+    sync_interval: float = 0.5
     log_level: str = "INFO"
     log_format: str = "text"
     publisher_name: str = "factcheck-bot"
@@ -125,6 +127,8 @@ def load_settings(
     sample = parse("SAMPLE_DATA", "auto", _choice("auto", "yes", "no"), "auto, yes or no")
     language = parse("DEFAULT_LANGUAGE", "en", _choice(*LANGUAGES), " or ".join(LANGUAGES))
     per_minute = parse("CHECKS_PER_MINUTE", 20, _positive, "a whole number above 0")
+    concurrency = parse("MAX_CONCURRENT_UPDATES", 64, _positive, "a whole number above 0")
+    sync_interval = parse("SYNC_INTERVAL", 0.5, _seconds, "seconds between 0.05 and 60")
     level = parse(
         "LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True), "a log level"
     )
@@ -145,6 +149,8 @@ def load_settings(
         sample_data=sample,
         default_language=language,
         checks_per_minute=per_minute,
+        max_concurrent_updates=concurrency,
+        sync_interval=sync_interval,
         log_level=level,
         log_format=log_format,
         publisher_name=get("PUBLISHER_NAME", "factcheck-bot") or "factcheck-bot",
@@ -180,6 +186,13 @@ def _port(raw: str) -> int:
 def _positive(raw: str) -> int:
     value = int(raw)
     if value <= 0:
+        raise ValueError("")
+    return value
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not 0.05 <= value <= 60:
         raise ValueError("")
     return value
 

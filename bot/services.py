@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,12 +11,15 @@ from typing import Any
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from db.database import Database, SampleData
 from domain.checker import ClaimChecker
 from domain.ratelimit import SlidingWindowLimiter
 
 SERVICES_KEY = "services"
 INLINE_CACHE_SIZE = 512
+SEEN_UPDATES_KEPT = 50_000
+SHARED_STATE_DAYS = 2
 
 
 @dataclass
@@ -25,6 +30,18 @@ class Services:
     limiter: SlidingWindowLimiter
     inline_cache: OrderedDict[tuple[int, str], list[Any]] = field(default_factory=OrderedDict)
     inline_chosen: int = 0
+    metrics: Metrics = field(default_factory=Metrics)
+    last_change: int = 0
+    _seen_updates: OrderedDict[int, None] = field(default_factory=OrderedDict)
+
+    @property
+    def shared(self) -> bool:
+        """Several processes may share a PostgreSQL database; an SQLite file has one bot.
+
+        Shared deployments keep duplicate detection and rate limits in the database, so
+        every replica sees the same; a single process keeps them in memory, which is faster.
+        """
+        return not self.database.is_embedded
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> Services:
@@ -39,7 +56,39 @@ class Services:
     async def start(self) -> None:
         sample: SampleData = self.settings.sample_data  # type: ignore[assignment]
         await self.database.prepare(sample_data=sample)
-        await self.checker.load()
+        # Note the change log position before loading, so nothing written meanwhile is missed.
+        self.last_change = await self.database.shared.last_change()
+        count = await self.checker.load()
+        self.metrics.incidents.set(count)
+
+    async def sync_index(self) -> list[str]:
+        """Pick up incidents written by other processes (replicas, the command line)."""
+        self.last_change, keys = await self.database.shared.changes_since(self.last_change)
+        if keys:
+            await self.incidents_changed(keys)
+            self.metrics.incidents.set(len(self.checker.matcher))
+        return keys
+
+    async def first_delivery(self, update_id: int) -> bool:
+        if self.shared:
+            return await self.database.shared.first_delivery(update_id)
+        if update_id in self._seen_updates:
+            return False
+        self._seen_updates[update_id] = None
+        while len(self._seen_updates) > SEEN_UPDATES_KEPT:
+            self._seen_updates.popitem(last=False)
+        return True
+
+    async def allow_check(self, user_id: int) -> bool:
+        if not self.shared:
+            return self.limiter.allow(user_id)
+        window = int(time.time() // 60)
+        count = await self.database.shared.count_check(user_id, window)
+        return count <= self.settings.checks_per_minute
+
+    async def prune_shared_state(self) -> None:
+        older = dt.datetime.now(dt.UTC) - dt.timedelta(days=SHARED_STATE_DAYS)
+        await self.database.shared.prune(older, int(time.time() // 60) - 5)
 
     async def incidents_changed(self, keys: list[str]) -> None:
         """Make moderators' edits visible to the very next check."""

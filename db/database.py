@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import migrate
 from db.datasets import ImportResult, import_dataset
 from db.engine import async_url, create_engine, is_sqlite, session_factory
-from db.repository import Actor, CommunityRepository, Repository, StaffRepository
+from db.repository import (
+    Actor,
+    CommunityRepository,
+    Repository,
+    SharedState,
+    StaffRepository,
+)
 from domain.dataset import SAMPLE_PATH
 
 log = logging.getLogger(__name__)
@@ -27,6 +33,7 @@ class Database:
         self.repository = Repository(sessions)
         self.community = CommunityRepository(sessions)
         self.staff = StaffRepository(sessions, self.repository)
+        self.shared = SharedState(sessions)
 
     @property
     def is_embedded(self) -> bool:

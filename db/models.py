@@ -292,3 +292,36 @@ class UserPreference(SQLModel, table=True):
     )
     language: str | None = Field(default=None, max_length=16)
     updated_at: dt.datetime = _created()
+
+
+class IncidentChange(SQLModel, table=True):
+    """One row per write to an incident, so every bot process can refresh its index."""
+
+    __tablename__ = "incident_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_key: str = Field(max_length=80)
+    at: dt.datetime = _created()
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Telegram update ids already handled: a webhook delivered twice is answered once."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class RateWindow(SQLModel, table=True):
+    """Checks one user asked for in one minute, shared by every bot process."""
+
+    __tablename__ = "rate_window"
+
+    user_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    window: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    count: int = 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import String, cast, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -25,10 +26,13 @@ from db.models import (
     Feedback,
     Figure,
     Incident,
+    IncidentChange,
     KnownPostRecord,
     MatchPhrase,
     Moderator,
     Point,
+    ProcessedUpdate,
+    RateWindow,
     Source,
     UnmatchedAsker,
     UnmatchedQuery,
@@ -618,6 +622,11 @@ class Repository:
             await self._insert_children(session, [(row_id, view)], source_ids)
             outcome.updated.append(view.key)
             session.add(audit_event(actor, audit_action, "incident", view.key, before, after))
+        changed = [*outcome.created, *outcome.updated]
+        if changed:
+            await session.execute(
+                insert(IncidentChange), [{"incident_key": k, "at": now} for k in changed]
+            )
         await session.flush()
         return outcome
 
@@ -842,6 +851,7 @@ class Repository:
             row.deleted_at = utcnow() if deleted else None
             row.version += 1
             row.updated_at = utcnow()
+            session.add(IncidentChange(incident_key=key, at=utcnow()))
             await session.flush()
             view = (await self._assemble(session, [row]))[0]
             session.add(
@@ -1082,6 +1092,7 @@ class CommunityRepository:
                         added_by=actor.user_id,
                     )
                 )
+            session.add(IncidentChange(incident_key=incident_key, at=utcnow()))
             row.status = QueueStatus.LINKED
             row.linked_incident_id = incident.id
             row.resolved_by = actor.user_id
@@ -1304,3 +1315,58 @@ class StaffRepository:
         async with self._sessions() as session, session.begin():
             session.add(audit_event(actor, "undo", "audit", str(event.id)))
         return event
+
+
+class SharedState:
+    """What several bot processes on one database must agree on."""
+
+    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+        self._sessions = sessions
+
+    async def last_change(self) -> int:
+        async with self._sessions() as session:
+            return int((await session.execute(select(func.max(IncidentChange.id)))).scalar() or 0)
+
+    async def changes_since(self, last_id: int) -> tuple[int, list[str]]:
+        """Incidents written since change `last_id`, and the newest change id."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(col(IncidentChange.id), col(IncidentChange.incident_key))
+                    .where(col(IncidentChange.id) > last_id)
+                    .order_by(col(IncidentChange.id))
+                    .limit(10_000)
+                )
+            ).all()
+        if not rows:
+            return last_id, []
+        return int(rows[-1][0]), list(dict.fromkeys(key for _, key in rows))
+
+    async def first_delivery(self, update_id: int) -> bool:
+        """True the first time an update id is seen by any process, False after."""
+        async with self._sessions() as session:
+            try:
+                async with session.begin():
+                    session.add(ProcessedUpdate(update_id=update_id, at=utcnow()))
+            except IntegrityError:
+                return False
+        return True
+
+    async def count_check(self, user_id: int, window: int) -> int:
+        """Count one more check for a user in a time window; returns the window's total."""
+        async with self._sessions() as session, session.begin():
+            dialect = session.bind.dialect.name
+            module = postgresql if dialect == "postgresql" else sqlite
+            statement = module.insert(RateWindow).values(user_id=user_id, window=window, count=1)
+            statement = statement.on_conflict_do_update(
+                index_elements=["user_id", "window"], set_={"count": RateWindow.count + 1}
+            ).returning(col(RateWindow.count))
+            return int((await session.execute(statement)).scalar_one())
+
+    async def prune(self, older_than: dt.datetime, window_before: int) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                delete(ProcessedUpdate).where(col(ProcessedUpdate.at) < older_than)
+            )
+            await session.execute(delete(RateWindow).where(col(RateWindow.window) < window_before))
+            await session.execute(delete(IncidentChange).where(col(IncidentChange.at) < older_than))

@@ -17,6 +17,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
 from bot.i18n import pick_language, t
+from bot.metrics import outcome
 from bot.render import (
     HTML,
     View,
@@ -80,7 +81,8 @@ async def respond_to_claim(
     svc = services(context)
     user = update.effective_user
     language = await language_for(context, user)
-    if user is not None and not svc.limiter.allow(user.id):
+    if user is not None and not await svc.allow_check(user.id):
+        outcome.set("rate_limited")
         await reply_html(reply_to, HTML.text(t(language, "too_fast")))
         return
     if not claim:
@@ -101,7 +103,7 @@ async def send_answer(
     user: User | None,
     private: bool,
 ) -> None:
-    outcome = answer.status.value
+    result = answer.status.value
     if answer.status is MatchStatus.CONFIDENT:
         await send_full_answer(reply_to, answer, language)
     elif answer.status is MatchStatus.AMBIGUOUS:
@@ -119,7 +121,8 @@ async def send_answer(
             )
         text, keyboard = no_record_message(language, query_id if private else None)
         await reply_html(reply_to, text, inline_markup(keyboard))
-    log.info("check answered", extra={"outcome": outcome, "chat_type": reply_to.chat.type})
+    outcome.set(result)
+    svc.metrics.checks.labels(result).inc()
 
 
 async def send_full_answer(

@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.checks import language_for
 from bot.i18n import t
+from bot.metrics import outcome
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The user blocked the bot or removed it from the group: nothing to tell anyone.
         log.info("not allowed to write to a chat: %s", error)
         return
+    outcome.set("error")
     log.error("update failed", exc_info=error)
     if not isinstance(update, Update):
         return

@@ -49,7 +49,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             button=InlineQueryResultsButton(t(language, "inline_hint"), start_parameter="help"),
         )
         return
-    if query.from_user is not None and not svc.limiter.allow(query.from_user.id):
+    if query.from_user is not None and not await svc.allow_check(query.from_user.id):
         await query.answer([], cache_time=5, is_personal=True)
         return
     cache_key = f"{language}:{text}"

@@ -1,0 +1,42 @@
+"""Prometheus metrics and the per-update outcome that the structured log line reports."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# Set by handlers ("confident", "refused", …); read when the update is logged.
+outcome: ContextVar[str] = ContextVar("outcome", default="")
+
+
+class Metrics:
+    """One registry per bot, so several bots in one process (tests) never collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.updates = Counter(
+            "factcheck_updates_total", "Updates handled, by kind and result",
+            ["kind", "result"], registry=self.registry,
+        )  # fmt: skip
+        self.checks = Counter(
+            "factcheck_checks_total", "Claims checked, by outcome", ["outcome"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "factcheck_update_seconds", "Time from receiving an update to finishing it",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )  # fmt: skip
+        self.duplicates = Counter(
+            "factcheck_duplicate_updates_total", "Updates delivered again and skipped",
+            registry=self.registry,
+        )  # fmt: skip
+        self.queue_size = Gauge(
+            "factcheck_unmatched_queue_size", "Open claims in the moderators' queue",
+            registry=self.registry,
+        )  # fmt: skip
+        self.incidents = Gauge(
+            "factcheck_indexed_incidents", "Incidents in the matching index",
+            registry=self.registry,
+        )  # fmt: skip
