@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import warnings
 
 from telegram import BotCommand, MessageEntity, Update
@@ -25,6 +27,7 @@ from bot.handlers import buttons, checks, errors, inline, moderation, users
 from bot.logs import setup_logging
 from bot.processing import OrderedUpdateProcessor
 from bot.services import SERVICES_KEY, Services
+from bot.web import WebhookServer, webhook_path
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +83,13 @@ class _MentionsBot(filters.MessageFilter):
         )
 
 
-def build_application(settings: Settings, svc: Services) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings, svc: Services, *, webhook: bool = False) -> Application:  # type: ignore[type-arg]
+    builder = ApplicationBuilder()
+    if webhook:
+        # Updates arrive through bot.web.WebhookServer, which also serves health and metrics.
+        builder = builder.updater(None)
     application = (
-        ApplicationBuilder()
-        .token(settings.telegram_bot_token)
+        builder.token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.file_base_url())
         # Telegram's flood limits, including 20 messages a minute in a group; RetryAfter
@@ -180,24 +186,75 @@ async def _post_shutdown(application: Application) -> None:  # type: ignore[type
     await svc.stop()
 
 
-def run_bot(settings: Settings) -> int:
-    setup_logging(settings.log_level, settings.log_format, settings.telegram_bot_token)
+def build(settings: Settings, *, webhook: bool | None = None) -> tuple[Application, Services]:  # type: ignore[type-arg]
     svc = Services.create(settings)
-    application = build_application(settings, svc)
-    if settings.webhook_mode:
-        log.info(
-            "starting in webhook mode on %s:%s", settings.webhook_listen, settings.webhook_port
-        )
-        application.run_webhook(
+    application = build_application(
+        settings, svc, webhook=settings.webhook_mode if webhook is None else webhook
+    )
+    return application, svc
+
+
+async def serve_webhook(
+    application: Application,  # type: ignore[type-arg]
+    svc: Services,
+    settings: Settings,
+    stop: asyncio.Event,
+) -> None:
+    """Webhook mode until `stop` is set, then a graceful shutdown.
+
+    Shutdown order matters: first stop taking updates (Telegram retries them, reaching a
+    live replica), then let every queued and in-flight update finish, then close.
+    """
+    async with application:
+        assert application.post_init is not None and application.post_shutdown is not None
+        await application.post_init(application)
+        await application.start()
+        server = WebhookServer(
+            application,
+            svc,
+            path=webhook_path(settings.webhook_url),
+            secret=settings.webhook_secret,
             listen=settings.webhook_listen,
             port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=settings.webhook_url,
+        )
+        await server.start()
+        await application.bot.set_webhook(
+            settings.webhook_url,
             secret_token=settings.webhook_secret,
             allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
+            max_connections=100,
         )
-    else:
+        log.info("webhook mode: ready")
+        try:
+            await stop.wait()
+        finally:
+            log.info("stopping: no new updates; finishing the ones in progress")
+            await server.stop()
+            await application.stop()
+            await application.post_shutdown(application)
+
+
+def run_bot(settings: Settings) -> int:
+    setup_logging(
+        settings.log_level,
+        settings.log_format,
+        settings.telegram_bot_token,
+        settings.webhook_secret,
+    )
+    application, svc = build(settings)
+    if not settings.webhook_mode:
         log.info("starting in polling mode")
+        # run_polling finishes in-flight updates on SIGTERM/SIGINT before it returns.
         application.run_polling(allowed_updates=Update.ALL_TYPES)
+        return 0
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await serve_webhook(application, svc, settings, stop)
+
+    log.info("starting in webhook mode on %s:%s", settings.webhook_listen, settings.webhook_port)
+    asyncio.run(main())
     return 0

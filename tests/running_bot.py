@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build, build_application, serve_webhook
 from bot.config import Settings, load_settings
 from bot.services import Services
 from tests.double import BotApiDouble
@@ -55,9 +56,21 @@ async def running_bot(
     address is plain http because the TLS end of a real deployment is a reverse proxy.
     """
     if webhook_port is not None:
-        polling = False
-        overrides.setdefault("WEBHOOK_URL", f"https://bot.example.org/{WEBHOOK_PATH}")
+        overrides.setdefault("WEBHOOK_URL", f"http://127.0.0.1:{webhook_port}/{WEBHOOK_PATH}")
         overrides.setdefault("WEBHOOK_SECRET", "test-secret-123")
+        overrides.setdefault("WEBHOOK_LISTEN", "127.0.0.1")
+        overrides.setdefault("WEBHOOK_PORT", str(webhook_port))
+        settings = bot_settings(double, tmp_path, **overrides)
+        application, svc = build(settings)
+        stop = asyncio.Event()
+        serving = asyncio.create_task(serve_webhook(application, svc, settings, stop))
+        await double.wait_for(lambda: double.calls("setWebhook"), what="setWebhook")
+        try:
+            yield RunningBot(double, application, svc, settings)
+        finally:
+            stop.set()
+            await serving
+        return
     settings = bot_settings(double, tmp_path, **overrides)
     svc = Services.create(settings)
     application = build_application(settings, svc)
@@ -68,14 +81,6 @@ async def running_bot(
         assert application.updater is not None
         if polling:
             await application.updater.start_polling(poll_interval=0.0, timeout=1)
-        elif webhook_port is not None:
-            await application.updater.start_webhook(
-                listen="127.0.0.1",
-                port=webhook_port,
-                url_path=WEBHOOK_PATH,
-                webhook_url=f"http://127.0.0.1:{webhook_port}/{WEBHOOK_PATH}",
-                secret_token=settings.webhook_secret,
-            )
         try:
             yield RunningBot(double, application, svc, settings)
         finally:

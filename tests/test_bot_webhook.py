@@ -50,3 +50,37 @@ async def test_webhook_requests_without_the_secret_are_refused(
                     assert response.status == 403
         await bot_api.wait_until_idle()
     assert bot_api.messages_to(chat) == []
+
+
+async def test_health_and_metrics_endpoints(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
+) -> None:
+    base = f"http://127.0.0.1:{unused_tcp_port}"
+    alice = bot_api.add_user(803, "Alice")
+    chat = bot_api.add_private_chat(alice)
+    async with running_bot(bot_api, tmp_path, webhook_port=unused_tcp_port) as bot:
+        bot_api.user_sends(alice, chat, "a dragon was seen over Lisbon")
+        await bot_api.wait_for_messages(chat, 1)
+        await bot_api.wait_until_idle()
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{base}/healthz") as response:
+                healthy = (response.status, await response.json())
+            async with session.get(f"{base}/metrics") as response:
+                metrics = await response.text()
+            await bot.services.database.engine.dispose()
+            # Point the bot at a database that is not there: health turns 503.
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            working = bot.services.database.engine
+            bot.services.database.engine = create_async_engine(
+                "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+            )
+            async with session.get(f"{base}/healthz") as response:
+                unhealthy = (response.status, await response.json())
+            bot.services.database.engine = working
+    assert healthy == (200, {"status": "ok", "incidents": 1})
+    assert unhealthy == (503, {"status": "database unreachable"})
+    assert 'factcheck_checks_total{outcome="none"} 1.0' in metrics
+    assert "factcheck_unmatched_queue_size 1.0" in metrics
+    assert 'factcheck_updates_total{kind="message",result="ok"} 1.0' in metrics
+    assert "factcheck_update_seconds_bucket" in metrics

@@ -1,0 +1,110 @@
+"""The HTTP side of webhook mode: Telegram's updates in, health and metrics out.
+
+Routes:
+- POST <path of WEBHOOK_URL>: an update from Telegram; refused (403) without the secret
+  header, so nobody else can feed the bot updates.
+- GET /healthz: 200 when the database answers, 503 when it does not.
+- GET /metrics: Prometheus text format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from typing import Any
+from urllib.parse import urlparse
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from telegram import Update
+from telegram.ext import Application
+
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+HEALTH_TIMEOUT = 3.0
+MAX_UPDATE_BYTES = 1024 * 1024
+
+
+def webhook_path(webhook_url: str) -> str:
+    return urlparse(webhook_url).path or "/"
+
+
+class WebhookServer:
+    def __init__(
+        self,
+        application: Application,  # type: ignore[type-arg]
+        services: Services,
+        *,
+        path: str,
+        secret: str,
+        listen: str,
+        port: int,
+    ) -> None:
+        self._application = application
+        self._services = services
+        self._secret = secret.encode()
+        self._listen = listen
+        self._port = port
+        self._accepting = True
+        app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+        app.router.add_post(path, self._receive)
+        app.router.add_get("/healthz", self._health)
+        app.router.add_get("/metrics", self._metrics)
+        self._runner = web.AppRunner(app, access_log=None)
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self._listen, self._port).start()
+        log.info("webhook server listening", extra={"listen": self._listen, "port": self._port})
+
+    async def stop(self) -> None:
+        """Stop taking updates; Telegram re-delivers anything refused now to a live replica."""
+        self._accepting = False
+        await self._runner.cleanup()
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):
+            log.warning("webhook request without the right secret refused")
+            return web.Response(status=403, text="forbidden")
+        if not self._accepting:
+            return web.Response(status=503, text="shutting down")
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self._application.bot)
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            return web.Response(status=400, text="not an update")
+        await self._application.update_queue.put(update)
+        return web.Response(text="ok")
+
+    async def _health(self, request: web.Request) -> web.Response:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                async with self._services.database.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+        except Exception as problem:
+            log.warning("health check failed: %s", type(problem).__name__)
+            return web.json_response({"status": "database unreachable"}, status=503)
+        body: dict[str, Any] = {
+            "status": "ok",
+            "incidents": len(self._services.checker.matcher),
+        }
+        return web.json_response(body)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        metrics = self._services.metrics
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                metrics.queue_size.set(await self._services.database.community.queue_size())
+        except Exception:
+            log.warning("could not read the queue size for metrics", exc_info=True)
+        return web.Response(
+            body=generate_latest(metrics.registry),
+            headers={"Content-Type": CONTENT_TYPE_LATEST},
+        )
