@@ -120,7 +120,7 @@ def load_settings(
     secret = get("WEBHOOK_SECRET")
     if secret and not _SECRET_SHAPE.match(secret):
         problems.append("WEBHOOK_SECRET: use 1-256 characters from A-Z, a-z, 0-9, _ and -")
-    if webhook_url and not secret:
+    if get("WEBHOOK_URL") and not secret:
         problems.append("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
     port = parse("WEBHOOK_PORT", 8443, _port, "a port number 1-65535")
     admins = parse("ADMIN_IDS", frozenset[int](), _user_ids, "comma-separated Telegram user ids")
@@ -202,11 +202,11 @@ def _seconds(raw: str) -> float:
 def _user_ids(raw: str) -> frozenset[int]:
     ids = set()
     for part in raw.replace(";", ",").split(","):
-        if part.strip():
-            value = int(part.strip())
-            if value <= 0:
-                raise ValueError(f"{value} is not a user id")
-            ids.add(value)
+        text = part.strip()
+        if text:
+            if not text.isdigit() or int(text) <= 0:
+                raise ValueError(f"{text!r} is not a user id")
+            ids.add(int(text))
     return frozenset(ids)
 
 
