@@ -14,7 +14,7 @@ from typing import IO, Any
 from bot.config import ConfigError, Settings, load_settings
 from db import migrate
 from db.database import Database, SampleData
-from db.datasets import export_claim_review, export_dataset, import_dataset
+from db.datasets import backup, export_claim_review, export_dataset, import_dataset, restore
 from db.engine import DatabaseUrlError
 from db.repository import Actor
 from domain.checker import ClaimChecker
@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
         default="dataset",
         help="our dataset format, or schema.org ClaimReview JSON-LD",
     )
+    save = commands.add_parser(
+        "backup", help="write the whole database (incidents, sources, moderators, queue) to a file"
+    )
+    save.add_argument("file", type=Path, help="backup file to write")
+    back = commands.add_parser("restore", help="load a backup file (validated first)")
+    back.add_argument("file", type=Path, help="backup file to read")
     return parser
 
 
@@ -72,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as problem:
         print(problem, file=sys.stderr)
         return EXIT_USAGE
-    if args.command == "import" and not args.file.is_file():
+    if args.command in ("import", "restore") and not args.file.is_file():
         print(f"No such file: {args.file}", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "run":
@@ -84,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": _check,
         "import": _import,
         "export": _export,
+        "backup": _backup,
+        "restore": _restore,
     }
     try:
         return asyncio.run(handlers[args.command](settings, args))
@@ -204,6 +212,35 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return await _with_database(settings, work)
+
+
+async def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(database: Database) -> int:
+        path: Path = args.file
+        temporary = path.with_name(path.name + ".partial")
+        # Written aside and renamed, so a failed backup never replaces a good one.
+        with temporary.open("w", encoding="utf-8") as out:
+            count = await backup(database, out)
+        temporary.replace(path)
+        print(f"backed up {count} incidents to {path}", file=sys.stderr)
+        return EXIT_OK
+
+    return await _with_database(settings, work, sample=False)
+
+
+async def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    path: Path = args.file
+
+    async def work(database: Database) -> int:
+        try:
+            result = await restore(database, lambda: path.open("rb"), Actor.cli())
+        except DatasetInvalid as invalid:
+            print(invalid.report.describe(), file=sys.stderr)
+            return EXIT_FAILED
+        print(f"restored {path.name}: {result.describe()}")
+        return EXIT_OK
+
+    return await _with_database(settings, work, sample=False)
 
 
 if __name__ == "__main__":

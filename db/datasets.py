@@ -108,9 +108,13 @@ def _merge(total: SaveOutcome, part: SaveOutcome) -> None:
     total.unchanged += part.unchanged
 
 
-async def export_dataset(repository: Repository, out: IO[str]) -> int:
+async def export_dataset(
+    repository: Repository, out: IO[str], *, extras: dict[str, list[dict[str, Any]]] | None = None
+) -> int:
     """Write every live source and incident as a dataset; returns the incident count."""
     writer = dataset.DatasetWriter(out, exported_at=dt.datetime.now(dt.UTC))
+    for key, items in (extras or {}).items():
+        writer.write_extra(key, items)
     writer.write_sources(await repository.list_sources())
     async for incident in repository.iter_incidents():
         writer.write_incident(incident)
@@ -177,3 +181,35 @@ def claim_reviews(incident: IncidentView, publisher: str) -> list[dict[str, Any]
             }
         )
     return reviews
+
+
+async def backup(database: Any, out: IO[str]) -> int:
+    """The whole curated state as one dataset file: sources, incidents, moderators, queue.
+
+    The audit log and feedback stay behind: they describe this database's history, which a
+    restore into another database should not pretend to have.
+    """
+    moderators = [
+        {"user_id": m.telegram_user_id, "role": m.role, "name": m.display_name}
+        for m in await database.staff.moderators()
+    ]
+    queue = [
+        {"text": e.sample_text, "normalized": e.normalized_text, "times_asked": e.times_asked}
+        for e in await database.community.open_queue(limit=1_000_000)
+    ]
+    return await export_dataset(
+        database.repository, out, extras={"moderators": moderators, "queue": queue}
+    )
+
+
+async def restore(database: Any, opener: dataset.Opener, actor: Actor) -> ImportResult:
+    """Import a backup (or any dataset); moderators and queued claims come back too."""
+    result = await import_dataset(database.repository, opener, actor, label="restore")
+    extras = dataset.read_extras(opener)
+    for moderator in extras["moderators"]:
+        await database.staff.appoint(moderator["user_id"], moderator.get("name", ""), actor)
+    for entry in extras["queue"]:
+        await database.community.restore_queued(
+            entry["normalized"], entry["text"], entry.get("times_asked", 1)
+        )
+    return result

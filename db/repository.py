@@ -999,6 +999,27 @@ class CommunityRepository:
                 )
         return query_id
 
+    async def restore_queued(self, normalized: str, claim: str, times_asked: int) -> None:
+        """Put a claim from a backup back in the queue (no asker: backups keep no user ids)."""
+        async with self._sessions() as session, session.begin():
+            row = (
+                await session.execute(
+                    select(UnmatchedQuery).where(
+                        col(UnmatchedQuery.normalized_text) == normalized[:500]
+                    )
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                session.add(
+                    UnmatchedQuery(
+                        normalized_text=normalized[:500],
+                        sample_text=claim[:1000],
+                        times_asked=times_asked,
+                    )
+                )
+            else:
+                row.times_asked = max(row.times_asked, times_asked)
+
     async def want_follow_up(self, query_id: int, user_id: int, chat_id: int) -> bool:
         """Mark that this user wants to hear back; False if they never asked it."""
         async with self._sessions() as session, session.begin():

@@ -378,7 +378,25 @@ def check_source(source: SourceView) -> list[DatasetError]:
     return report.errors
 
 
-_TOP_LEVEL = {"format", "version", "exported_at", "description", "sources", "incidents"}
+_TOP_LEVEL = {
+    "format",
+    "version",
+    "exported_at",
+    "description",
+    "sources",
+    "incidents",
+    "moderators",
+    "queue",
+}
+
+
+def read_extras(opener: Opener) -> dict[str, list[Any]]:
+    """The backup-only sections (moderators, queue) of a validated dataset."""
+    extras: dict[str, list[Any]] = {"moderators": [], "queue": []}
+    for item in _items(opener, ValidationReport()):
+        if item.section == "top" and item.key in extras and isinstance(item.value, list):
+            extras[str(item.key)] = item.value
+    return extras
 
 
 def _check_top(item: _Item, seen: set[str], report: ValidationReport) -> None:
@@ -395,6 +413,11 @@ def _check_top(item: _Item, seen: set[str], report: ValidationReport) -> None:
         report.add(key, f"unsupported version {_short(repr(item.value))}; this bot reads {VERSION}")
     elif key in ("sources", "incidents") and not isinstance(item.value, list):
         report.add(key, "must be an array")
+    elif key in ("moderators", "queue"):
+        definition = jsonschema.Draft202012Validator(_schema()["properties"][key])
+        for error in definition.iter_errors(item.value):
+            where, message = _explain(error)
+            report.add(_join(key, where), message)
 
 
 # --- reading into domain types -----------------------------------------------------------
@@ -586,6 +609,10 @@ class DatasetWriter:
         out.write(f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n')
         if exported_at is not None:
             out.write(f'  "exported_at": "{exported_at.isoformat(timespec="seconds")}",\n')
+
+    def write_extra(self, key: str, items: list[dict[str, Any]]) -> None:
+        """A backup-only section; must come before the sources."""
+        self._out.write(f'  "{key}": {json.dumps(items, ensure_ascii=False)},\n')
 
     def write_sources(self, sources: Iterable[SourceView]) -> None:
         self._out.write('  "sources": [')

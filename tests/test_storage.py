@@ -386,3 +386,32 @@ async def test_unmatched_claims_are_counted_not_duplicated(database: Database) -
     stored = await database.repository.get_incident(REFERENCE_INCIDENT_KEY)
     assert stored is not None and stored.phrases == ("Dam blown up?",)
     assert await community.open_queue() == []
+
+
+async def test_backup_and_restore_bring_back_the_whole_state(
+    database: Database, tmp_path: Any
+) -> None:
+    from db.datasets import backup, restore
+
+    await import_sample(database)
+    await database.staff.appoint(777, "Dana", Actor(1, "admin"))
+    await database.community.record_unmatched(
+        "dam blown up", "Dam blown up?", user_id=5, chat_id=5, language="en"
+    )
+    out = io.StringIO()
+    assert await backup(database, out) == 1
+    saved = out.getvalue()
+
+    fresh = Database(f"sqlite:///{tmp_path}/restored.db")
+    try:
+        await fresh.prepare(sample_data="no")
+        result = await restore(fresh, opener(saved.encode()), Actor.cli())
+        assert result.incidents.created == [REFERENCE_INCIDENT_KEY]
+        assert await fresh.staff.role_of(777) is not None
+        (entry,) = await fresh.community.open_queue()
+        assert (entry.sample_text, entry.times_asked) == ("Dam blown up?", 1)
+        assert await export(fresh) == await export(database)
+        again = await restore(fresh, opener(saved.encode()), Actor.cli())
+        assert again.incidents.unchanged == 1 and len(await fresh.community.open_queue()) == 1
+    finally:
+        await fresh.close()
