@@ -95,6 +95,9 @@ def build_application(settings: Settings, svc: Services, *, webhook: bool = Fals
         # Telegram's flood limits, including 20 messages a minute in a group; RetryAfter
         # answers are waited out and retried rather than dropped.
         .rate_limiter(AIORateLimiter(max_retries=5))
+        # Concurrent updates need concurrent requests; PTB's default pool is one connection.
+        .connection_pool_size(settings.max_concurrent_updates + 8)
+        .pool_timeout(30)
         .concurrent_updates(OrderedUpdateProcessor(svc, settings.max_concurrent_updates))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -1,0 +1,320 @@
+"""Two bot processes in webhook mode on one PostgreSQL database, behind one address.
+
+A small proxy in front of them plays the load balancer, so each test decides which replica
+gets which update. Nothing held in only one process may make the replicas disagree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp import web
+
+from db.database import Database
+from db.datasets import import_dataset
+from db.repository import Actor
+from domain.dataset import SAMPLE_PATH
+from tests.conftest import POSTGRES_URL, postgres_problem
+from tests.double import BotApiDouble
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "replica-secret-1"
+ADMIN = 4242
+
+
+@dataclass
+class Proxy:
+    """Forwards each webhook post to the replicas named in `targets`."""
+
+    ports: dict[str, int]
+    targets: list[str] = field(default_factory=lambda: ["a"])
+    forwarded: list[tuple[str, int]] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {
+            "X-Telegram-Bot-Api-Secret-Token": request.headers.get(
+                "X-Telegram-Bot-Api-Secret-Token", ""
+            ),
+            "Content-Type": "application/json",
+        }
+        statuses = []
+        async with aiohttp.ClientSession() as session:
+            for name in list(self.targets):
+                url = f"http://127.0.0.1:{self.ports[name]}/telegram"
+                try:
+                    async with session.post(url, data=body, headers=headers) as response:
+                        status = response.status
+                except aiohttp.ClientError:
+                    status = 502  # the replica is down: Telegram will retry
+                statuses.append(status)
+                self.forwarded.append((name, status))
+        return web.Response(status=200 if 200 in statuses else max(statuses))
+
+
+async def _create_database() -> tuple[str, str]:
+    name = f"factcheck_replicas_{uuid.uuid4().hex[:10]}"
+    dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+async def _drop_database(name: str) -> None:
+    dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@dataclass
+class Cluster:
+    double: BotApiDouble
+    proxy: Proxy
+    database: Database
+    processes: dict[str, subprocess.Popen[bytes]]
+    logs: dict[str, Path]
+    start: Callable[[str], None]
+
+    async def restart(self, replica: str) -> None:
+        self.start(replica)
+        await _wait_healthy(self.proxy, {replica: self.processes[replica]}, self.logs, only=replica)
+
+    async def metric(self, replica: str, name: str) -> float:
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{self.proxy.ports[replica]}/metrics"
+            async with session.get(url) as response:
+                text = await response.text()
+        for line in text.splitlines():
+            if line.rsplit(" ", 1)[0] == name:
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+
+@asynccontextmanager
+async def cluster(
+    double: BotApiDouble,
+    tmp_path: Path,
+    ports: Callable[[], int],
+    replicas: tuple[str, ...] = ("a", "b"),
+    **env: str,
+) -> AsyncIterator[Cluster]:
+    problem = await postgres_problem()
+    if problem:
+        pytest.skip(problem)
+    name, url = await _create_database()
+    database = Database(url)
+    await database.prepare(sample_data="no")
+    sample = SAMPLE_PATH.read_bytes()
+    await import_dataset(database.repository, lambda: io.BytesIO(sample), Actor.system())
+    proxy = Proxy({name: ports() for name in replicas})
+    proxy_port = ports()
+    runner = web.AppRunner(web.Application())
+    runner.app.router.add_post("/telegram", proxy.handle)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", proxy_port).start()
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    logs: dict[str, Path] = {}
+
+    def start(replica: str) -> None:
+        port = proxy.ports[replica]
+        logs[replica] = tmp_path / f"replica-{replica}-{len(logs)}.log"
+        environment = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": double.token,
+            "TELEGRAM_API_BASE_URL": double.base_url,
+            "TELEGRAM_FILE_BASE_URL": double.base_file_url,
+            "DATABASE_URL": url,
+            "WEBHOOK_URL": f"http://127.0.0.1:{proxy_port}/telegram",
+            "WEBHOOK_SECRET": SECRET,
+            "WEBHOOK_LISTEN": "127.0.0.1",
+            "WEBHOOK_PORT": str(port),
+            "ADMIN_IDS": str(ADMIN),
+            "SYNC_INTERVAL": "0.2",
+            "LOG_FORMAT": "json",
+            **env,
+        }
+        processes[replica] = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=logs[replica].open("wb"),
+        )
+
+    try:
+        for replica in proxy.ports:
+            start(replica)
+        await _wait_healthy(proxy, processes, logs)
+        yield Cluster(double, proxy, database, processes, logs, start)
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            try:
+                await asyncio.to_thread(process.wait, 15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        await runner.cleanup()
+        await database.close()
+        await _drop_database(name)
+
+
+async def _wait_healthy(
+    proxy: Proxy, processes: dict[str, Any], logs: dict[str, Path], only: str | None = None
+) -> None:
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as session:
+        for replica, port in proxy.ports.items():
+            if only is not None and replica != only:
+                continue
+            while True:
+                if processes[replica].poll() is not None:
+                    raise AssertionError(f"replica {replica} exited:\n{logs[replica].read_text()}")
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"replica {replica} never became healthy:\n{logs[replica].read_text()}"
+                    )
+                await asyncio.sleep(0.1)
+
+
+async def test_an_edit_through_one_replica_is_matched_by_the_other(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port_factory: Callable[[], int]
+) -> None:
+    admin = bot_api.add_user(ADMIN, "Admin")
+    admin_chat = bot_api.add_private_chat(admin)
+    reader = bot_api.add_user(4300, "Reader")
+    reader_chat = bot_api.add_private_chat(reader)
+    async with cluster(bot_api, tmp_path, unused_tcp_port_factory) as running:
+        running.proxy.targets = ["a"]
+        bot_api.user_sends(
+            admin,
+            admin_chat,
+            "/addpoint idlib-disputed-attack A zebra-striped ambulance convoy was shelled",
+        )
+        (saved,) = await bot_api.wait_for_messages(admin_chat, 1, timeout=15)
+        assert "Saved (version 2)" in (saved.plain or "")
+        saved_at = time.monotonic()
+        running.proxy.targets = ["b"]
+        # Ask replica B until it knows the new point; it must within about a second.
+        seen = 0
+        while True:
+            bot_api.user_sends(reader, reader_chat, "zebra-striped ambulance convoy shelled?")
+            seen += 1
+            replies = await bot_api.wait_for_messages(reader_chat, seen, timeout=15)
+            if "zebra-striped ambulance convoy" in (replies[-1].plain or ""):
+                break
+            assert time.monotonic() - saved_at < 1.5, "replica B did not see the edit in time"
+        propagation = time.monotonic() - saved_at
+        answered_by_b = await running.metric("b", 'factcheck_checks_total{outcome="confident"}')
+    assert answered_by_b >= 1
+    assert propagation < 1.5
+    assert all(name == "a" for name, _ in running.proxy.forwarded[:1])
+
+
+async def test_an_update_delivered_twice_is_answered_once(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port_factory: Callable[[], int]
+) -> None:
+    users = [bot_api.add_user(4400 + n, f"U{n}") for n in range(5)]
+    chats = [bot_api.add_private_chat(u) for u in users]
+    async with cluster(bot_api, tmp_path, unused_tcp_port_factory) as running:
+        running.proxy.targets = ["a", "b"]  # every update reaches both replicas
+        for user, chat in zip(users, chats, strict=True):
+            bot_api.user_sends(user, chat, "Did rebels kill 40 Syrian soldiers in Idlib?")
+        for chat in chats:
+            await bot_api.wait_for_messages(chat, 1, timeout=15)
+        await bot_api.wait_until_idle(quiet=1.0, timeout=15)
+        skipped = await running.metric(
+            "a", "factcheck_duplicate_updates_total"
+        ) + await running.metric("b", "factcheck_duplicate_updates_total")
+    for chat in chats:
+        (reply,) = bot_api.messages_to(chat)
+        assert "Idlib" in (reply.plain or "")
+    assert skipped == len(users)
+
+
+async def test_rate_limits_and_the_queue_are_shared(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port_factory: Callable[[], int]
+) -> None:
+    user = bot_api.add_user(4500, "Eager")
+    chat = bot_api.add_private_chat(user)
+    async with cluster(
+        bot_api, tmp_path, unused_tcp_port_factory, CHECKS_PER_MINUTE="3"
+    ) as running:
+        for n in range(4):
+            running.proxy.targets = ["a" if n % 2 == 0 else "b"]
+            bot_api.user_sends(user, chat, "a dragon was seen over Lisbon")
+            await bot_api.wait_for_messages(chat, n + 1, timeout=15)
+        queue = await running.database.community.open_queue()
+    texts = [m.plain or "" for m in bot_api.messages_to(chat)]
+    assert ["no record" in t.lower() for t in texts] == [True, True, True, False]
+    assert "faster than I can answer" in texts[3]
+    (entry,) = queue
+    assert entry.times_asked == 1  # the same person asking again is not counted twice
+
+
+async def test_sigterm_mid_load_loses_and_duplicates_nothing(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port_factory: Callable[[], int]
+) -> None:
+    users = [bot_api.add_user(4600 + n, f"U{n}") for n in range(40)]
+    chats = [bot_api.add_private_chat(u) for u in users]
+    async with cluster(bot_api, tmp_path, unused_tcp_port_factory, replicas=("a",)) as running:
+        # Slow replies keep updates in flight when the signal arrives.
+        bot_api.delay_next("sendMessage", 0.3, times=10)
+        for user, chat in zip(users, chats, strict=True):
+            bot_api.user_sends(user, chat, "a dragon was seen over Lisbon")
+        await bot_api.wait_for(lambda: len(bot_api.calls("sendMessage")) >= 3, timeout=15)
+        running.processes["a"].terminate()
+        # Wait in a thread: the double lives on this event loop and must keep answering.
+        exit_code = await asyncio.to_thread(running.processes["a"].wait, 30)
+        first_log = running.logs["a"]
+        answered_before = sum(1 for chat in chats if bot_api.messages_to(chat))
+        await running.restart("a")
+        for chat in chats:
+            await bot_api.wait_for_messages(chat, 1, timeout=30)
+        await bot_api.wait_until_idle(quiet=1.0, timeout=30)
+        shutdown_log = [
+            line for line in _json_lines(first_log) if "stopping" in line.get("message", "")
+        ]
+    assert exit_code == 0
+    assert shutdown_log, "the replica did not shut down gracefully"
+    assert 0 < answered_before < len(chats), "the signal should have arrived mid-load"
+    for chat in chats:
+        assert len(bot_api.messages_to(chat)) == 1
+
+
+def _json_lines(path: Path) -> list[dict[str, Any]]:
+    lines = []
+    for line in path.read_text().splitlines():
+        try:
+            lines.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return lines
