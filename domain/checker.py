@@ -6,6 +6,7 @@ and after an edit `refresh` re-reads only the incidents that changed.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from typing import Protocol
 
@@ -29,11 +30,16 @@ class ClaimChecker:
         thresholds: MatchThresholds | None = None,
         *,
         max_candidates: int = 3,
+        cache_size: int = 2000,
     ) -> None:
         self._store = store
         self.matcher = ClaimMatcher(thresholds or MatchThresholds())
         self._max_candidates = max_candidates
         self._short_keys: dict[str, str] = {}
+        # Recently answered incidents, so a popular one is not re-read for every check.
+        # Invalidated by `refresh`, which every write path (and the change log) goes through.
+        self._views: OrderedDict[str, IncidentView] = OrderedDict()
+        self._cache_size = cache_size
         self.generation = 0
 
     async def load(self) -> int:
@@ -56,6 +62,8 @@ class ClaimChecker:
     async def refresh(self, keys: Iterable[str]) -> None:
         """Make edits to these incidents visible to the next check."""
         wanted = list(keys)
+        for key in wanted:
+            self._views.pop(key, None)
         found = await self._store.get_incidents(wanted)
         for key in wanted:
             if key in found:
@@ -63,6 +71,20 @@ class ClaimChecker:
             else:
                 self.matcher.remove(key)
         self.generation += 1
+
+    async def incidents(self, keys: Iterable[str]) -> dict[str, IncidentView]:
+        wanted = list(dict.fromkeys(keys))
+        found = {key: self._views[key] for key in wanted if key in self._views}
+        missing = [key for key in wanted if key not in found]
+        if missing:
+            fetched = await self._store.get_incidents(missing)
+            found.update(fetched)
+            self._views.update(fetched)
+        for key in found:
+            self._views.move_to_end(key)
+        while len(self._views) > self._cache_size:
+            self._views.popitem(last=False)
+        return found
 
     def match(self, claim: str) -> MatchResult:
         return self.matcher.match(claim, limit=max(self._max_candidates, 5))
@@ -94,7 +116,7 @@ class ClaimChecker:
                 return answer
             return Answer(MatchStatus.NONE, claim, normalized=result.query)
         shown = result.candidates[: self._max_candidates]
-        incidents = await self._store.get_incidents(c.incident_key for c in shown)
+        incidents = await self.incidents(c.incident_key for c in shown)
         return Answer(
             MatchStatus.AMBIGUOUS,
             claim,
@@ -114,7 +136,7 @@ class ClaimChecker:
         score: float = 1.0,
     ) -> Answer | None:
         """The full answer about one incident, e.g. once the user picked it from a list."""
-        incident = (await self._store.get_incidents([incident_key])).get(incident_key)
+        incident = (await self.incidents([incident_key])).get(incident_key)
         if incident is None:
             return None
         if point_key is None and claim:
