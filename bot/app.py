@@ -92,9 +92,11 @@ def build_application(settings: Settings, svc: Services, *, webhook: bool = Fals
         builder.token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.file_base_url())
-        # Telegram's flood limits, including 20 messages a minute in a group; RetryAfter
-        # answers are waited out and retried rather than dropped.
-        .rate_limiter(AIORateLimiter(max_retries=5))
+        # Telegram's flood limits: about 30 messages a second overall and 20 a minute in a
+        # group. RetryAfter answers are waited out and retried rather than dropped.
+        .rate_limiter(
+            AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5)
+        )
         # Concurrent updates need concurrent requests; PTB's default pool is one connection.
         .connection_pool_size(settings.max_concurrent_updates + 8)
         .pool_timeout(30)

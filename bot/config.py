@@ -53,6 +53,7 @@ class Settings:
     default_language: str = "en"
     checks_per_minute: int = 20
     max_concurrent_updates: int = 64
+    max_messages_per_second: int = 30
     sync_interval: float = 0.5
     log_level: str = "INFO"
     log_format: str = "text"
@@ -128,6 +129,9 @@ def load_settings(
     language = parse("DEFAULT_LANGUAGE", "en", _choice(*LANGUAGES), " or ".join(LANGUAGES))
     per_minute = parse("CHECKS_PER_MINUTE", 20, _positive, "a whole number above 0")
     concurrency = parse("MAX_CONCURRENT_UPDATES", 64, _positive, "a whole number above 0")
+    overall_rate = parse(
+        "MAX_MESSAGES_PER_SECOND", 30, _non_negative, "a whole number, 0 for no limit"
+    )
     sync_interval = parse("SYNC_INTERVAL", 0.5, _seconds, "seconds between 0.05 and 60")
     level = parse(
         "LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True), "a log level"
@@ -150,6 +154,7 @@ def load_settings(
         default_language=language,
         checks_per_minute=per_minute,
         max_concurrent_updates=concurrency,
+        max_messages_per_second=overall_rate,
         sync_interval=sync_interval,
         log_level=level,
         log_format=log_format,
@@ -188,6 +193,13 @@ def _port(raw: str) -> int:
 def _positive(raw: str) -> int:
     value = int(raw)
     if value <= 0:
+        raise ValueError("")
+    return value
+
+
+def _non_negative(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
         raise ValueError("")
     return value
 

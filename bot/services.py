@@ -33,6 +33,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     last_change: int = 0
     _seen_updates: OrderedDict[int, None] = field(default_factory=OrderedDict)
+    _languages: OrderedDict[int, str | None] = field(default_factory=OrderedDict)
 
     @property
     def shared(self) -> bool:
@@ -68,6 +69,25 @@ class Services:
             await self.incidents_changed(keys)
             self.metrics.incidents.set(len(self.checker.matcher))
         return keys
+
+    async def language_choice(self, user_id: int) -> str | None:
+        """The user's /lang choice; remembered, since it is asked for on every update.
+
+        Another replica learns of a change when the user next sets it there or restarts;
+        a reply in the Telegram client's language meanwhile is harmless.
+        """
+        if user_id in self._languages:
+            self._languages.move_to_end(user_id)
+            return self._languages[user_id]
+        choice = await self.database.community.language_of(user_id)
+        self._languages[user_id] = choice
+        while len(self._languages) > SEEN_UPDATES_KEPT:
+            self._languages.popitem(last=False)
+        return choice
+
+    async def choose_language(self, user_id: int, language: str) -> None:
+        await self.database.community.set_language(user_id, language)
+        self._languages[user_id] = language
 
     async def first_delivery(self, update_id: int) -> bool:
         if self.shared:

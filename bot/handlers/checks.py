@@ -39,7 +39,7 @@ async def language_for(context: ContextTypes.DEFAULT_TYPE, user: User | None) ->
     svc = services(context)
     if user is None:
         return svc.settings.default_language
-    preferred = await svc.database.community.language_of(user.id)
+    preferred = await svc.language_choice(user.id)
     return pick_language(user.language_code, preferred, svc.settings.default_language)
 
 

@@ -45,5 +45,5 @@ async def lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             HTML.text(t(current, "lang_usage", current=current)), parse_mode=ParseMode.HTML
         )
         return
-    await services(context).database.community.set_language(user.id, choice)
+    await services(context).choose_language(user.id, choice)
     await message.reply_text(HTML.text(t(choice, "lang_set")), parse_mode=ParseMode.HTML)
