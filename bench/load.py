@@ -175,13 +175,7 @@ async def run(args: argparse.Namespace) -> None:
             WEBHOOK_PORT=str(port),
         )
     log_path = folder / "bot.log"
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=log_path.open("wb"),
-    )
+    bot = start_bot(environment, log_path)
     try:
         await double.wait_for(
             lambda: double.calls("setMyCommands") or bot.poll() is not None, timeout=120
@@ -276,6 +270,17 @@ async def run(args: argparse.Namespace) -> None:
         f"p99_ms={percentile(all_latencies, 0.99) * 1000:.1f} unanswered={unanswered} "
         f"duplicated={duplicated} errors={errors} peak_rss_mb={rss:.0f} "
         f"offered_rate={args.rate} throughput_to_offered={throughput / args.rate:.2f}"
+    )
+
+
+def start_bot(environment: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """`factcheck-bot run` as its own process, as it is deployed."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=log_path.open("wb"),
     )
 
 
