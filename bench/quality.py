@@ -421,7 +421,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     pairs = dict(result)
     for _, row in table[1:]:
         pairs.update({f"bm25_{k}": v for k, v in row.items()})
-    label = f"bench={args.bench if not args.claims else claims_path.parent.name} split={args.split}"
+    label = (
+        f"bench={claims_path.parent.name} queries={queries_path.stem}"
+        if args.claims or args.queries
+        else f"bench={args.bench} split={args.split}"
+    )
     print(label, f"typos={int(args.typos)}", " ".join(f"{k}={v:.4f}" for k, v in pairs.items()))
     return 0
 

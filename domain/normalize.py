@@ -37,9 +37,9 @@ __all__ = [
 
 # --- 1. surface cleaning -------------------------------------------------------------------
 
-# Digit groups written with a thin or no-break space or a comma ("1 000", "1,000") are one
-# number. This runs before NFKC, which would turn the no-break space into a plain one and
-# make "40 100" (two numbers) indistinguishable from "40 100" (one).
+# Digit groups written with a comma or a thin or no-break space ("1,000", "1 000") are one
+# number. This runs before NFKC, which turns those spaces into plain ones, and a plain
+# space between digits is too often two numbers ("in 2019 100 people") to join.
 _DIGIT_GROUPS: Final = re.compile(
     r"(?<![\d.,])(\d{1,3})((?:[,\u00a0\u202f\u2009]\d{3})+)(?![\d,]\d)"
 )
@@ -66,8 +66,8 @@ _URL: Final = re.compile(
 )
 
 # Pictographs, dingbats, arrows, geometric shapes, flags, keycaps, skin tones, and the
-# odd symbols NFKC leaves alone. Punctuation-like symbols are dropped by the tokenizer
-# anyway; removing these here keeps the normalized text readable and fuzzy scores honest.
+# odd symbols NFKC leaves alone. The tokenizer would skip them anyway; removing them here
+# keeps the normalized text (shown to moderators as the message the bot read) readable.
 _EMOJI: Final = re.compile(
     "[\u00a9\u00ae\u203c\u2049\u20e3\u2190-\u21ff\u2300-\u23ff\u24c2\u25a0-\u27bf"
     "\u2900-\u297f\u2b00-\u2bff\u3030\u303d\u3297\u3299\U0001f000-\U0001faff]"

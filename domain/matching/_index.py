@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -151,9 +151,6 @@ class InvertedIndex:
 
     def has(self, term: str) -> bool:
         return term in self._postings
-
-    def vocabulary(self) -> Iterable[str]:
-        return self._postings.keys()
 
     def raw(self, term: str) -> tuple[IntArray, FloatArray]:
         """Slots holding `term` and the term's normalized frequency in each (fresh copies)."""

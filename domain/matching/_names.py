@@ -95,10 +95,6 @@ class NameGroups:
 
     # --- lookups ------------------------------------------------------------------------
 
-    def __len__(self) -> int:
-        self._refresh()
-        return len(self._members)
-
     def find_in(self, terms: Sequence[str]) -> list[tuple[int, int, Variant]]:
         """Variants occurring in `terms`: (start, end, group id), longest first, no overlaps."""
         self._refresh()
