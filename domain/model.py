@@ -221,9 +221,8 @@ def document_for(incident: IncidentView) -> IncidentDocument:
         texts.append(MatchText(TextKind.TITLE, translation.title))
         if translation.summary:
             texts.append(MatchText(TextKind.SUMMARY, translation.summary))
-    texts.extend(
-        MatchText(TextKind.PLACE, name) for name in (incident.place, *incident.place_aliases)
-    )
+    places = (incident.place, *incident.place_aliases, incident.country, incident.region)
+    texts.extend(MatchText(TextKind.PLACE, name) for name in places if name)
     texts.extend(MatchText(TextKind.KEYWORD, word) for word in incident.keywords)
     for group in incident.names:
         texts.extend(MatchText(TextKind.NAME, name) for name in group.variants)
