@@ -150,18 +150,8 @@ async def private_message(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def check_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/check CLAIM, or /check in reply to the message to check."""
     message = update.effective_message
-    if message is None:
-        return
-    claim = " ".join(context.args or []).strip()
-    source = message
-    if not claim and message.reply_to_message is not None:
-        source = message.reply_to_message
-        claim = claim_text(source)
-    if not claim:
-        language = await language_for(context, update.effective_user)
-        await reply_html(message, HTML.text(t(language, "check_usage")))
-        return
-    await respond_to_claim(update, context, claim, reply_to=message, source_message=source)
+    if message is not None:
+        await _check_given_or_replied(update, context, message, " ".join(context.args or []))
 
 
 async def mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -170,7 +160,15 @@ async def mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or not message.text:
         return
     username = f"@{context.bot.username}".lower()
-    claim = " ".join(word for word in message.text.split() if word.lower() != username).strip()
+    claim = " ".join(word for word in message.text.split() if word.lower() != username)
+    await _check_given_or_replied(update, context, message, claim)
+
+
+async def _check_given_or_replied(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, claim: str
+) -> None:
+    """Check the claim given with the command, else the message the command replies to."""
+    claim = claim.strip()
     source = message
     if not claim and message.reply_to_message is not None:
         source = message.reply_to_message
