@@ -457,6 +457,18 @@ class Repository:
             ).scalar_one_or_none()
             return source_view(row) if row else None
 
+    async def incidents_citing(self, source_key: str) -> list[str]:
+        """Keys of the incidents with an account from this source."""
+        async with self.session() as session:
+            query = (
+                select(col(Incident.key))
+                .join(Account, col(Account.incident_id) == col(Incident.id))
+                .join(Source, col(Source.id) == col(Account.source_id))
+                .where(col(Source.key) == source_key)
+                .distinct()
+            )
+            return list((await session.execute(query)).scalars())
+
     async def source_keys(self) -> set[str]:
         async with self.session() as session:
             return set((await session.execute(select(col(Source.key)))).scalars())
@@ -500,6 +512,15 @@ class Repository:
             row.updated_at = now
             outcome.updated.append(key)
             session.add(audit_event(actor, "update", "source", key, before, after))
+            # Incidents show and are matched by their sources' names: every replica must
+            # re-read the ones citing this source.
+            citing = await session.execute(
+                select(col(Incident.key))
+                .join(Account, col(Account.incident_id) == col(Incident.id))
+                .where(col(Account.source_id) == row.id)
+                .distinct()
+            )
+            session.add_all(IncidentChange(incident_key=k, at=now) for k in citing.scalars())
         await session.flush()
         return outcome
 

@@ -20,6 +20,7 @@ from domain.model import (
     FigureView,
     IncidentStatus,
     IncidentView,
+    KnownPost,
     PointView,
     SourceKind,
     SourceView,
@@ -385,3 +386,82 @@ def new_source(
     if problems:
         raise InputError("; ".join(str(p) for p in problems[:5]))
     return source
+
+
+ACCOUNT_FIELDS = ("summary", "url", "published", "figures")
+SOURCE_FIELDS = ("name", "kind", "affiliation", "aliases", "homepage")
+
+
+def _account(incident: IncidentView, account_key: str) -> AccountView:
+    account = next((a for a in incident.accounts if a.key == account_key), None)
+    if account is None:
+        keys = ", ".join(a.key for a in incident.accounts) or "none"
+        raise InputError(f"no account {account_key!r} in this incident (accounts: {keys})")
+    return account
+
+
+def edit_account(incident: IncidentView, account_key: str, field: str, value: str) -> IncidentView:
+    account = _account(incident, account_key)
+    match field:
+        case "summary":
+            changed = dataclasses.replace(
+                account, summary=clean_text(value, field="summary", limit=1500)
+            )
+        case "url":
+            changed = dataclasses.replace(account, url=parse_url(value))
+        case "published":
+            changed = dataclasses.replace(account, published_on=parse_date(value)[0])
+        case "figures":
+            changed = dataclasses.replace(account, figures=parse_figures(value, incident.points))
+        case _:
+            raise InputError(f"unknown field {field!r}; editable: {', '.join(ACCOUNT_FIELDS)}")
+    accounts = tuple(changed if a.key == account_key else a for a in incident.accounts)
+    return _checked(
+        dataclasses.replace(incident, accounts=accounts), (a.source.key for a in accounts)
+    )
+
+
+def remove_account(incident: IncidentView, account_key: str) -> IncidentView:
+    _account(incident, account_key)
+    accounts = tuple(a for a in incident.accounts if a.key != account_key)
+    changed = dataclasses.replace(incident, accounts=accounts)
+    changed = dataclasses.replace(changed, status=derived_status(changed))
+    return _checked(changed, (a.source.key for a in accounts))
+
+
+def edit_source(source: SourceView, field: str, value: str) -> SourceView:
+    match field:
+        case "name":
+            changed = dataclasses.replace(source, name=clean_text(value, field="name", limit=200))
+        case "kind":
+            return new_source(
+                key=source.key,
+                name=source.name,
+                kind=value.strip().lower().replace(" ", "_"),
+                affiliation=source.affiliation,
+                aliases=source.aliases,
+                homepage=source.homepage,
+            )
+        case "affiliation":
+            changed = dataclasses.replace(
+                source,
+                affiliation=clean_text(value, field="affiliation", limit=300, required=False),
+            )
+        case "aliases":
+            changed = dataclasses.replace(source, aliases=parse_list(value, field="aliases"))
+        case "homepage":
+            changed = dataclasses.replace(source, homepage=parse_url(value, field="homepage"))
+        case _:
+            raise InputError(f"unknown field {field!r}; editable: {', '.join(SOURCE_FIELDS)}")
+    problems = check_source(changed)
+    if problems:
+        raise InputError("; ".join(str(p) for p in problems[:5]))
+    return changed
+
+
+def add_post(incident: IncidentView, channel: str, message_id: int) -> IncidentView:
+    post = KnownPost(channel, message_id)
+    if post in incident.posts:
+        raise InputError("this post is already recorded for the incident")
+    changed = dataclasses.replace(incident, posts=(*incident.posts, post))
+    return _checked(changed, (a.source.key for a in incident.accounts))

@@ -298,3 +298,83 @@ async def test_queue_commands_validate_their_arguments(
         mod = await _admin(bot_api)
         reply = await mod.send(bad)
     assert (reply.plain or "").startswith(("Usage:", "⚠️ no queued claim"))
+
+
+async def test_accounts_sources_and_posts_are_edited_from_the_chat(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    channel = bot_api.add_channel(-1001112223334, "Front News", username="front_news")
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)) as bot:
+        mod = await _admin(bot_api)
+        edited = await mod.send(
+            "/editaccount idlib-disputed-attack sohr-count figures "
+            "air strikes since Wednesday: about 400 #5\nsettlements hit: 12"
+        )
+        assert "Saved (version 2)" in (edited.plain or ""), edited.plain
+        renamed = await mod.send("/editsource sohr name Syrian Observatory (SOHR)")
+        assert "Saved source sohr (version 2)" in (renamed.plain or ""), renamed.plain
+        removed = await mod.send("/removeaccount idlib-disputed-attack state-media-report")
+        assert "Saved (version 3)" in (removed.plain or "")
+        bad = await mod.send("/removeaccount idlib-disputed-attack nope")
+        assert "no account 'nope'" in (bad.plain or "")
+        forwarded = bot_api.user_forwards(
+            mod.user, mod.chat, "Breaking: Idlib", from_channel=channel, origin_message_id=99
+        )
+        await bot_api.wait_for_messages(mod.chat, 5)
+        recorded = await mod.send("/post idlib-disputed-attack")
+        assert (recorded.plain or "").startswith("Usage:")  # not a reply to a forward
+        seen = len(bot_api.messages_to(mod.chat))
+        bot_api.user_sends(
+            mod.user,
+            mod.chat,
+            "/post idlib-disputed-attack",
+            reply_to=forwarded["message"]["message_id"],
+        )
+        recorded = (await bot_api.wait_for_messages(mod.chat, seen + 1))[-1]
+        assert "Saved (version 4)" in (recorded.plain or ""), recorded.plain
+        undone = await mod.send("/undo")
+        assert "Undone" in (undone.plain or "")
+        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+        reader = bot_api.add_user(960, "Reader")
+        chat = bot_api.add_private_chat(reader)
+        bot_api.user_sends(reader, chat, "Did rebels kill 40 Syrian soldiers in Idlib?")
+        (answer,) = await bot_api.wait_for_messages(chat, 1)
+    assert forwarded is not None
+    assert stored is not None and stored.posts == ()  # the /post was undone
+    assert [a.key for a in stored.accounts] == ["mod-statement", "nlf-spokesman", "sohr-count"]
+    sohr = stored.accounts[-1]
+    assert [(f.label, f.raw, f.point_key) for f in sohr.figures] == [
+        ("air strikes since Wednesday", "about 400", "air-strikes"),
+        ("settlements hit", "12", None),
+    ]
+    assert sohr.source.name == "Syrian Observatory (SOHR)"
+    assert "Syrian Observatory (SOHR)" in (answer.plain or "")
+    assert "Syrian state media" not in (answer.plain or "")
+
+
+async def test_queue_link_in_the_chat_tells_whoever_asked(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)):
+        mod = await _admin(bot_api)
+        asker = bot_api.add_user(961, "Asker")
+        chat = bot_api.add_private_chat(asker)
+        bot_api.user_sends(asker, chat, "Was a hospital in Sarmin bombed last night?")
+        (no_record,) = await bot_api.wait_for_messages(chat, 1)
+        buttons = {
+            b["text"]: b["callback_data"]
+            for row in no_record.reply_markup["inline_keyboard"]
+            for b in row
+        }  # type: ignore[index]
+        bot_api.user_presses(asker, no_record, buttons["🔔 Tell me when it's answered"])
+        await bot_api.wait_until_idle()
+        listing = await mod.send("/queue")
+        queue_id = (listing.plain or "").splitlines()[1].split()[0]
+        assert "×1 (1 waiting) Was a hospital in Sarmin bombed last night?" in (listing.plain or "")
+        linked = await mod.send(f"/link {queue_id} idlib-disputed-attack")
+        header, body = (await bot_api.wait_for_messages(chat, 3))[1:]
+        empty = await mod.send("/queue")
+    assert "Linked. 1 waiting user(s) told." in (linked.plain or "")
+    assert "Update on a claim you sent" in (header.plain or "")
+    assert "Idlib" in (body.plain or "")
+    assert (empty.plain or "").startswith("The queue is empty")

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import Message, MessageOriginUser, Update
+from telegram import Message, MessageOriginChannel, MessageOriginUser, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes, ConversationHandler
 
@@ -662,6 +662,100 @@ async def edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     value = " ".join(args[2:])
     await _save_edit(update, svc, incident, lambda i: moderation.edit_incident(i, args[1], value))
+
+
+@staff_only()
+async def edit_account(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/editaccount INCIDENT ACCOUNT FIELD new value"""
+    svc = services(context)
+    args = context.args or []
+    text = (
+        "Usage: /editaccount INCIDENT-ID ACCOUNT-ID FIELD new value\nFields: "
+        + ", ".join(moderation.ACCOUNT_FIELDS)
+        + " (figures: one per line, 'what is counted: its words #point')"
+    )
+    incident = await _incident_arg(update, svc, args[0] if args else "", text)
+    if incident is None:
+        return
+    if len(args) < 4 or args[2] not in moderation.ACCOUNT_FIELDS:
+        await say(update, usage(text))
+        return
+    message = update.effective_message
+    # Keep line breaks (figures are one per line): take the raw text after the field name.
+    raw = (message.text or "") if message else ""
+    value = raw.split(args[2], 1)[1].strip() if args[2] in raw else " ".join(args[3:])
+    await _save_edit(
+        update, svc, incident, lambda i: moderation.edit_account(i, args[1], args[2], value)
+    )
+
+
+@staff_only()
+async def remove_account(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/removeaccount INCIDENT ACCOUNT"""
+    svc = services(context)
+    args = context.args or []
+    text = "Usage: /removeaccount INCIDENT-ID ACCOUNT-ID (undo with /undo)"
+    incident = await _incident_arg(update, svc, args[0] if args else "", text)
+    if incident is None:
+        return
+    if len(args) != 2:
+        await say(update, usage(text))
+        return
+    await _save_edit(update, svc, incident, lambda i: moderation.remove_account(i, args[1]))
+
+
+@staff_only()
+async def edit_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/editsource SOURCE FIELD new value"""
+    svc = services(context)
+    args = context.args or []
+    text = "Usage: /editsource SOURCE-ID FIELD new value\nFields: " + ", ".join(
+        moderation.SOURCE_FIELDS
+    )
+    if len(args) < 3 or args[1] not in moderation.SOURCE_FIELDS:
+        sources = await svc.database.repository.list_sources()
+        listed = "\n".join(f"<code>{HTML.text(s.key)}</code> {HTML.text(s.name)}" for s in sources)
+        await say(update, usage(text) + ("\nSources:\n" + listed if listed else ""))
+        return
+    source = await svc.database.repository.get_source(args[0])
+    if source is None:
+        await say(update, f"No source with id <code>{HTML.text(args[0])}</code>.")
+        return
+    try:
+        changed = moderation.edit_source(source, args[1], " ".join(args[2:]))
+        saved = await svc.database.repository.save_source(
+            changed, actor_of(update), expected_version=source.version
+        )
+    except (InputError, RepositoryError) as problem:
+        await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
+        return
+    # Source names are matched and shown with every incident that cites them.
+    await _saved(svc, await svc.database.repository.incidents_citing(saved.key))
+    await say(
+        update, f"Saved source <code>{HTML.text(saved.key)}</code> (version {saved.version})."
+    )
+
+
+@staff_only()
+async def record_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/post INCIDENT in reply to a forwarded channel post: forwards of it then match exactly."""
+    svc = services(context)
+    args = context.args or []
+    text = "Usage: forward the channel post here, then reply to it with /post INCIDENT-ID"
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    origin = replied.forward_origin if replied else None
+    if len(args) != 1 or not isinstance(origin, MessageOriginChannel):
+        await say(update, usage(text))
+        return
+    incident = await _incident_arg(update, svc, args[0], text)
+    if incident is None:
+        return
+    chat = origin.chat
+    channel = f"@{chat.username}" if chat.username else str(chat.id)
+    await _save_edit(
+        update, svc, incident, lambda i: moderation.add_post(i, channel, origin.message_id)
+    )
 
 
 @staff_only()
