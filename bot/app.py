@@ -9,7 +9,6 @@ import warnings
 
 from telegram import BotCommand, MessageEntity, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackContext,
@@ -23,6 +22,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
+from bot.delivery import PatientRateLimiter
 from bot.handlers import buttons, checks, errors, inline, moderation, users
 from bot.logs import setup_logging
 from bot.processing import OrderedUpdateProcessor
@@ -99,7 +99,7 @@ def build_application(settings: Settings, svc: Services, *, webhook: bool = Fals
         # Telegram's flood limits: about 30 messages a second overall and 20 a minute in a
         # group. RetryAfter answers are waited out and retried rather than dropped.
         .rate_limiter(
-            AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5)
+            PatientRateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5)
         )
         # Concurrent updates need concurrent requests; PTB's default pool is one connection.
         .connection_pool_size(settings.max_concurrent_updates + 8)

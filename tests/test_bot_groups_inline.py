@@ -257,3 +257,23 @@ async def test_server_errors_and_a_broken_database_get_a_plain_apology(
     assert apology.plain == "Sorry, something went wrong on my side. Please try again in a moment."
     assert "Idlib" in (recovered.plain or "")
     assert json.dumps(apology.plain).count("Traceback") == 0
+
+
+async def test_server_errors_from_telegram_are_retried_and_delivered_once(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    users = [bot_api.add_user(720 + n, f"V{n}") for n in range(3)]
+    chats = [bot_api.add_private_chat(u) for u in users]
+    async with running_bot(bot_api, tmp_path):
+        bot_api.fail_next("sendMessage", status=502, times=2)
+        bot_api.drop_next("sendMessage", times=1)
+        for user, chat in zip(users, chats, strict=True):
+            bot_api.user_sends(user, chat, CLAIM)
+        for chat in chats:
+            await bot_api.wait_for_messages(chat, 1, timeout=20)
+        await bot_api.wait_until_idle(timeout=20)
+    failed = [c for c in bot_api.calls("sendMessage") if c.status == 502 or c.dropped]
+    assert len(failed) == 3
+    for chat in chats:
+        (reply,) = bot_api.messages_to(chat)
+        assert "Idlib" in (reply.plain or "")
