@@ -152,7 +152,11 @@ async def run(args: argparse.Namespace) -> None:
     await double.start()
     users = [double.add_user(10_000 + n, f"U{n}") for n in range(args.users)]
     private = {u.id: double.add_private_chat(u) for u in users}
-    groups = [double.add_group(-100_900_000 - n, f"G{n}", supergroup=True) for n in range(20)]
+    # Telegram allows 20 messages a minute per group; many groups keep that limit realistic.
+    groups = [
+        double.add_group(-100_900_000 - n, f"G{n}", supergroup=True)
+        for n in range(max(20, args.users // 5))
+    ]
     environment = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": double.token,
@@ -247,17 +251,18 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         bot.terminate()
         try:
-            bot.wait(timeout=30)
+            await asyncio.to_thread(bot.wait, 30)
         except subprocess.TimeoutExpired:
             bot.kill()
         await double.stop()
+    # Counted for children that have exited, so only now.
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
     answered = [key for key in tally.pending if tally.answers[key] >= 1]
     unanswered = len(tally.pending) - len(answered)
     duplicated = sum(1 for key in tally.pending if tally.answers[key] > 1)
     all_latencies = [v for values in tally.latencies.values() for v in values]
     throughput = len(answered) / total_s
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"mode={args.mode} users={args.users} updates={len(tally.pending)} in {total_s:.1f}s")
     for kind, values in sorted(tally.latencies.items()):
         print(
@@ -310,6 +315,10 @@ def _collect(
             reply = params.get("reply_parameters") or {}
             if isinstance(reply, dict) and reply.get("message_id"):
                 key = ("reply", int(params["chat_id"]), int(reply["message_id"]))
+            result = (call.response or {}).get("result") or {}
+            chat_id = int(params["chat_id"])
+            if chat_id in private and result.get("message_id") and params.get("reply_markup"):
+                last_reply[chat_id] = double.message(chat_id, int(result["message_id"]))
         elif call.method == "answerInlineQuery":
             key = ("inline", str(params["inline_query_id"]))
         elif call.method == "answerCallbackQuery":
@@ -322,10 +331,6 @@ def _collect(
             tally.latencies.setdefault(pending.kind, []).append(max(0.0, call.time - pending.sent))
             tally.last_answer = max(tally.last_answer, call.time)
     double._load_seen = len(calls)  # type: ignore[attr-defined]
-    for user_id, chat in private.items():
-        messages = double.messages_to(chat)
-        if messages:
-            last_reply[user_id] = messages[-1]
 
 
 def _errors(log_path: Path) -> int:
