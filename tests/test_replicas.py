@@ -306,6 +306,8 @@ async def test_sigterm_mid_load_loses_and_duplicates_nothing(
     stopped_at = messages.index("stopping: no new updates; finishing the ones in progress")
     # Updates in flight when the signal came were finished, not dropped.
     assert "update handled" in messages[stopped_at:]
+    for log in (first_log, *running.logs.values()):
+        assert bot_api.token not in log.read_text()
     for chat in chats:
         assert len(bot_api.messages_to(chat)) == 1
 
