@@ -48,6 +48,8 @@ COMMANDS = {
 
 
 FORM_TIMEOUT_SECONDS = 30 * 60
+# New messages only: editing an old message must not act on it a second time.
+NEW = filters.UpdateType.MESSAGE
 MODERATOR_COMMANDS = {
     "addpoint": moderation.add_point,
     "stance": moderation.set_stance,
@@ -120,38 +122,45 @@ def build_application(settings: Settings, svc: Services, *, webhook: bool = Fals
         warnings.filterwarnings("ignore", message="If 'per_message=False'")
         forms = ConversationHandler(
             entry_points=[
-                CommandHandler("newincident", moderation.new_incident),
-                CommandHandler("newsource", moderation.new_source),
-                CommandHandler("addaccount", moderation.add_account),
+                CommandHandler("newincident", moderation.new_incident, filters=NEW),
+                CommandHandler("newsource", moderation.new_source, filters=NEW),
+                CommandHandler("addaccount", moderation.add_account, filters=NEW),
             ],
             states={
                 moderation.FORM: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, moderation.form_text),
+                    MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, moderation.form_text),
                     CallbackQueryHandler(moderation.form_button, pattern=r"^m:(c:\d+|s|x)$"),
                 ]
             },
-            fallbacks=[CommandHandler("cancel", moderation.cancel)],
+            fallbacks=[CommandHandler("cancel", moderation.cancel, filters=NEW)],
             conversation_timeout=FORM_TIMEOUT_SECONDS,
             name="moderator-forms",
         )
     application.add_handler(forms)
     for command, handler in MODERATOR_COMMANDS.items():
-        application.add_handler(CommandHandler(command, handler))
-    application.add_handler(MessageHandler(private & filters.Document.ALL, moderation.upload))
+        application.add_handler(CommandHandler(command, handler, filters=NEW))
+    application.add_handler(
+        MessageHandler(
+            NEW & private & filters.Document.FileExtension("json") & ~filters.ANIMATION,
+            moderation.upload,
+        )
+    )
     application.add_handler(
         CallbackQueryHandler(moderation.upload_answer, pattern=r"^m:(no)?import$")
     )
     application.add_handler(CallbackQueryHandler(moderation.refuse_forged, pattern=r"^m:"))
-    application.add_handler(CommandHandler("start", users.start))
-    application.add_handler(CommandHandler("help", users.help_command))
-    application.add_handler(CommandHandler("lang", users.lang))
-    application.add_handler(CommandHandler("check", checks.check_command))
+    application.add_handler(CommandHandler("start", users.start, filters=NEW))
+    application.add_handler(CommandHandler("help", users.help_command, filters=NEW))
+    application.add_handler(CommandHandler("lang", users.lang, filters=NEW))
+    application.add_handler(CommandHandler("check", checks.check_command, filters=NEW))
     application.add_handler(
         MessageHandler(
-            private & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, checks.private_message
+            # Answers posted through inline mode carry via_bot: they are ours, not claims.
+            NEW & private & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND & ~filters.VIA_BOT,
+            checks.private_message,
         )
     )
-    application.add_handler(MessageHandler(groups & _MentionsBot(), checks.mention))
+    application.add_handler(MessageHandler(NEW & groups & _MentionsBot(), checks.mention))
     application.add_handler(CallbackQueryHandler(buttons.on_button))
     application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(ChosenInlineResultHandler(inline.chosen_result))

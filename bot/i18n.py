@@ -77,9 +77,8 @@ _EN: dict[str, str] = {
     "inline_no_record_text": "I have no record of this claim yet: {claim}",
     "inline_hint": "Type a claim to check it",
     "inline_summary": "{asserting} assert, {disputing} dispute",
-    "continued": "(continued)",
     "status_contested": "Contested: the sources contradict each other.",
-    "status_corroborated": "Corroborated by independent sources.",
+    "status_corroborated": "Reported by several sources; none contradicts another.",
     "status_single_source": "Only one source so far.",
 }
 
@@ -150,9 +149,8 @@ _RU: dict[str, str] = {
     "inline_no_record_text": "Об этом утверждении пока нет записи: {claim}",
     "inline_hint": "Наберите утверждение, чтобы проверить его",
     "inline_summary": "утверждают: {asserting}, оспаривают: {disputing}",
-    "continued": "(продолжение)",
     "status_contested": "Спорный: источники противоречат друг другу.",
-    "status_corroborated": "Подтверждён независимыми источниками.",
+    "status_corroborated": "Сообщают несколько источников; ни один не противоречит другим.",
     "status_single_source": "Пока только один источник.",
 }
 

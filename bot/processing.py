@@ -88,6 +88,9 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             result = "error"
             raise
         finally:
+            # PTB hands handler exceptions to the error handler, which marks the outcome.
+            if outcome.get() == "error":
+                result = "error"
             elapsed = time.perf_counter() - started
             svc.metrics.latency.observe(elapsed)
             svc.metrics.updates.labels(kind, result).inc()

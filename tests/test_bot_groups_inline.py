@@ -277,3 +277,34 @@ async def test_server_errors_from_telegram_are_retried_and_delivered_once(
     for chat in chats:
         (reply,) = bot_api.messages_to(chat)
         assert "Idlib" in (reply.plain or "")
+
+
+async def test_edited_messages_are_not_answered_again(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    alice = bot_api.add_user(611, "Alice")
+    chat = bot_api.add_private_chat(alice)
+    async with running_bot(bot_api, tmp_path):
+        update = bot_api.user_sends(alice, chat, CLAIM)
+        await bot_api.wait_for_messages(chat, 1)
+        original = bot_api.message(chat.id, update["message"]["message_id"])
+        assert original is not None
+        bot_api.user_edits(original, CLAIM + " Really?")
+        await bot_api.wait_until_idle()
+    assert len(bot_api.messages_to(chat)) == 1
+
+
+async def test_none_of_these_in_a_group_queues_the_claim_not_the_command(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    alice = bot_api.add_user(612, "Alice")
+    group = bot_api.add_group(-100559, "Desk", supergroup=True)
+    async with running_bot(bot_api, tmp_path) as bot:
+        await _add_twin_incidents(bot)
+        bot_api.user_sends(alice, group, "/check Did the Riverton bridge collapse after rain?")
+        (question,) = await bot_api.wait_for_messages(group, 1)
+        press = bot_api.user_presses(alice, question, keyboard_data(question)["None of these"])
+        await bot_api.wait_for_callback_answer(press)
+        await bot_api.wait_for_messages(group, 2)
+        entries = await bot.services.database.community.open_queue()
+    assert [e.sample_text for e in entries] == ["Did the Riverton bridge collapse after rain?"]

@@ -13,7 +13,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.handlers.checks import NO_PREVIEW, claim_text, language_for, send_answer
+from bot.handlers.checks import NO_PREVIEW, asked_claim, language_for, send_answer
 from bot.i18n import t
 from bot.render import VIEWS, View, answer_keyboard, answer_messages, inline_markup
 from bot.services import services
@@ -97,7 +97,7 @@ async def _none_of_these(
     if not isinstance(message, Message) or message.reply_to_message is None:
         return False
     original = message.reply_to_message
-    claim = claim_text(original)
+    claim, _ = asked_claim(original, context.bot.username)
     if not claim:
         return False
     svc = services(context)

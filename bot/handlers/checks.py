@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from telegram import (
+    Chat,
     LinkPreviewOptions,
     Message,
     MessageOriginChannel,
@@ -49,13 +50,35 @@ def claim_text(message: Message | None) -> str:
     return (message.text or message.caption or "").strip()
 
 
+def asked_claim(message: Message, bot_username: str | None) -> tuple[str, Message]:
+    """The claim a message asks about, and the message it is in.
+
+    "/check claim" and "@bot claim" ask about their text without the command or mention;
+    with nothing after them, a reply asks about the replied message; any other message
+    asks about itself.
+    """
+    text = claim_text(message)
+    words = text.split()
+    mention = f"@{bot_username}".lower() if bot_username else None
+    command = bool(words) and words[0].startswith("/")
+    if command or any(word.lower() == mention for word in words):
+        rest = " ".join(w for w in words[1 if command else 0 :] if w.lower() != mention)
+        if rest or message.reply_to_message is None:
+            return rest, message
+        return claim_text(message.reply_to_message), message.reply_to_message
+    return text, message
+
+
+def channel_name(chat: Chat) -> str:
+    """How a channel is written in stored posts: "@username", or its numeric id."""
+    return f"@{chat.username}" if chat.username else str(chat.id)
+
+
 def forwarded_post(message: Message) -> tuple[str | None, int | None]:
     """Which channel post a forward came from, as stored by moderators ("@name" or id)."""
     origin = message.forward_origin
     if isinstance(origin, MessageOriginChannel):
-        chat = origin.chat
-        channel = f"@{chat.username}" if chat.username else str(chat.id)
-        return channel, origin.message_id
+        return channel_name(origin.chat), origin.message_id
     return None, None
 
 
@@ -149,30 +172,19 @@ async def private_message(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def check_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/check CLAIM, or /check in reply to the message to check."""
-    message = update.effective_message
-    if message is not None:
-        await _check_given_or_replied(update, context, message, " ".join(context.args or []))
+    await _check_asked(update, context)
 
 
 async def mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In a group, "@bot claim" checks the claim; "@bot" in reply checks the replied message."""
+    await _check_asked(update, context)
+
+
+async def _check_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
-    if message is None or not message.text:
+    if message is None:
         return
-    username = f"@{context.bot.username}".lower()
-    claim = " ".join(word for word in message.text.split() if word.lower() != username)
-    await _check_given_or_replied(update, context, message, claim)
-
-
-async def _check_given_or_replied(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, claim: str
-) -> None:
-    """Check the claim given with the command, else the message the command replies to."""
-    claim = claim.strip()
-    source = message
-    if not claim and message.reply_to_message is not None:
-        source = message.reply_to_message
-        claim = claim_text(source)
+    claim, source = asked_claim(message, context.bot.username)
     if not claim:
         language = await language_for(context, update.effective_user)
         await reply_html(message, HTML.text(t(language, "check_usage")))

@@ -57,7 +57,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if results is None:
         results = await _results(context, text, language)
         svc.cache_inline(cache_key, results)
-    await query.answer(results, cache_time=CACHE_SECONDS)
+    # Personal: results are in the asker's language, so Telegram must not share its cache.
+    await query.answer(results, cache_time=CACHE_SECONDS, is_personal=True)
 
 
 async def _results(

@@ -19,6 +19,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes, ConversationHandler
 
 from bot.forms import Draft, Form, Step
+from bot.handlers.checks import channel_name
 from bot.notify import link_claim
 from bot.render import HTML, Button, inline_markup, shorten, split_message
 from bot.services import Services, services
@@ -681,9 +682,10 @@ async def edit_account(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await say(update, usage(text))
         return
     message = update.effective_message
-    # Keep line breaks (figures are one per line): take the raw text after the field name.
+    # Keep line breaks (figures are one per line): the value is the raw text after the
+    # command and its first three arguments.
     raw = (message.text or "") if message else ""
-    value = raw.split(args[2], 1)[1].strip() if args[2] in raw else " ".join(args[3:])
+    value = raw.split(maxsplit=4)[4].strip() if len(raw.split(maxsplit=4)) == 5 else ""
     await _save_edit(
         update, svc, incident, lambda i: moderation.edit_account(i, args[1], args[2], value)
     )
@@ -751,8 +753,7 @@ async def record_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     incident = await _incident_arg(update, svc, args[0], text)
     if incident is None:
         return
-    chat = origin.chat
-    channel = f"@{chat.username}" if chat.username else str(chat.id)
+    channel = channel_name(origin.chat)
     await _save_edit(
         update, svc, incident, lambda i: moderation.add_post(i, channel, origin.message_id)
     )
