@@ -34,6 +34,7 @@ class Services:
     last_change: int = 0
     _seen_updates: OrderedDict[int, None] = field(default_factory=OrderedDict)
     _languages: OrderedDict[int, str | None] = field(default_factory=OrderedDict)
+    _seen_changes: set[int] = field(default_factory=set)
 
     @property
     def shared(self) -> bool:
@@ -64,7 +65,9 @@ class Services:
 
     async def sync_index(self) -> list[str]:
         """Pick up incidents written by other processes (replicas, the command line)."""
-        self.last_change, keys = await self.database.shared.changes_since(self.last_change)
+        self.last_change, keys = await self.database.shared.changes_since(
+            self.last_change, self._seen_changes
+        )
         if keys:
             await self.incidents_changed(keys)
             self.metrics.incidents.set(len(self.checker.matcher))

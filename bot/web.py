@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_TIMEOUT = 3.0
 MAX_UPDATE_BYTES = 1024 * 1024
+SHUTDOWN_SECONDS = 5.0
 
 
 def webhook_path(webhook_url: str) -> str:
@@ -56,7 +57,9 @@ class WebhookServer:
         app.router.add_post(path, self._receive)
         app.router.add_get("/healthz", self._health)
         app.router.add_get("/metrics", self._metrics)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A few seconds for requests in progress to finish when stopping; the updates they
+        # carry are already queued, and Telegram retries any it did not get a 200 for.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
 
     async def start(self) -> None:
         await self._runner.setup()

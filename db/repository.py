@@ -1369,20 +1369,35 @@ class SharedState:
         async with self._sessions() as session:
             return int((await session.execute(select(func.max(IncidentChange.id)))).scalar() or 0)
 
-    async def changes_since(self, last_id: int) -> tuple[int, list[str]]:
-        """Incidents written since change `last_id`, and the newest change id."""
+    async def changes_since(
+        self, last_id: int, seen: set[int], lookback: float = 30.0
+    ) -> tuple[int, list[str]]:
+        """Incidents written since change `last_id`, and the newest change id.
+
+        Ids are handed out when a transaction inserts, not when it commits, so a change
+        with a lower id can become visible after a higher one was read. Recent changes
+        are therefore read again for `lookback` seconds and skipped if already `seen`.
+        """
+        since = utcnow() - dt.timedelta(seconds=lookback)
         async with self._sessions() as session:
             rows = (
                 await session.execute(
-                    select(col(IncidentChange.id), col(IncidentChange.incident_key))
-                    .where(col(IncidentChange.id) > last_id)
+                    select(
+                        col(IncidentChange.id),
+                        col(IncidentChange.incident_key),
+                        col(IncidentChange.at),
+                    )
+                    .where((col(IncidentChange.id) > last_id) | (col(IncidentChange.at) >= since))
                     .order_by(col(IncidentChange.id))
                     .limit(10_000)
                 )
             ).all()
-        if not rows:
-            return last_id, []
-        return int(rows[-1][0]), list(dict.fromkeys(key for _, key in rows))
+        fresh = [(int(change_id), key) for change_id, key, _ in rows if int(change_id) not in seen]
+        seen.update(change_id for change_id, _ in fresh)
+        recent = {int(change_id) for change_id, _, at in rows if at >= since}
+        seen.intersection_update(recent | {change_id for change_id, _ in fresh})
+        newest = max([last_id, *(change_id for change_id, _ in fresh)])
+        return newest, list(dict.fromkeys(key for _, key in fresh))
 
     async def first_delivery(self, update_id: int) -> bool:
         """True the first time an update id is seen by any process, False after."""

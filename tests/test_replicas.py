@@ -294,7 +294,12 @@ async def test_sigterm_mid_load_loses_and_duplicates_nothing(
         await bot_api.wait_for(lambda: len(bot_api.calls("sendMessage")) >= 3, timeout=15)
         running.processes["a"].terminate()
         # Wait in a thread: the double lives on this event loop and must keep answering.
-        exit_code = await asyncio.to_thread(running.processes["a"].wait, 30)
+        try:
+            exit_code = await asyncio.to_thread(running.processes["a"].wait, 60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                "the replica did not stop:\n" + running.logs["a"].read_text()[-3000:]
+            ) from None
         first_log = running.logs["a"]
         await running.restart("a")
         for chat in chats:

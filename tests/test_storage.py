@@ -415,3 +415,20 @@ async def test_backup_and_restore_bring_back_the_whole_state(
         assert again.incidents.unchanged == 1 and len(await fresh.community.open_queue()) == 1
     finally:
         await fresh.close()
+
+
+async def test_a_change_committed_late_with_a_lower_id_is_still_seen(database: Database) -> None:
+    from db.models import IncidentChange, utcnow
+
+    shared = database.shared
+    seen: set[int] = set()
+    async with database.repository.session() as session, session.begin():
+        session.add(IncidentChange(id=5, incident_key="committed-first", at=utcnow()))
+    newest, keys = await shared.changes_since(0, seen)
+    assert (newest, keys) == (5, ["committed-first"])
+    # A transaction that took id 3 earlier commits only now.
+    async with database.repository.session() as session, session.begin():
+        session.add(IncidentChange(id=3, incident_key="committed-late", at=utcnow()))
+    newest, keys = await shared.changes_since(newest, seen)
+    assert (newest, keys) == (5, ["committed-late"])
+    assert await shared.changes_since(newest, seen) == (5, [])  # nothing twice
