@@ -129,10 +129,13 @@ def build_application(settings: Settings, svc: Services, *, webhook: bool = Fals
             states={
                 moderation.FORM: [
                     MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, moderation.form_text),
-                    CallbackQueryHandler(moderation.form_button, pattern=r"^m:(c:\d+|s|x)$"),
+                    CallbackQueryHandler(moderation.form_button, pattern=r"^m:(c:\d+:\d+|s|x)$"),
                 ]
             },
-            fallbacks=[CommandHandler("cancel", moderation.cancel, filters=NEW)],
+            fallbacks=[
+                CommandHandler("cancel", moderation.cancel, filters=NEW),
+                MessageHandler(NEW & filters.COMMAND, moderation.form_busy),
+            ],
             conversation_timeout=FORM_TIMEOUT_SECONDS,
             name="moderator-forms",
         )

@@ -79,17 +79,22 @@ class Draft:
         keyboard: Keyboard = []
         if step.choices is not None:
             options = step.choices(self.values)
+            # The step number rides along, so a button left over from an earlier question
+            # cannot answer the current one.
             keyboard = [
-                [Button(label, f"m:c:{n}") for n, (label, _) in enumerate(options[i : i + 2], i)]
+                [
+                    Button(label, f"m:c:{self.step}:{n}")
+                    for n, (label, _) in enumerate(options[i : i + 2], i)
+                ]
                 for i in range(0, len(options), 2)
             ]
         keyboard.append([Button("Cancel", "m:x")])
         return text, keyboard
 
-    def choose(self, index: int) -> None:
+    def choose(self, step_number: int, index: int) -> None:
         step = self.current()
-        if step is None or step.choices is None:
-            raise InputError("this button is no longer in use")
+        if step is None or step.choices is None or step_number != self.step:
+            raise InputError("that button belongs to an earlier question")
         options = step.choices(self.values)
         if not 0 <= index < len(options):
             raise InputError("this button is no longer in use")

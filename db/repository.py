@@ -74,9 +74,12 @@ class ConflictError(RepositoryError):
     """Someone else saved this record since it was read; the edit would overwrite theirs."""
 
     def __init__(self, entity: str, key: str, expected: int, current: int) -> None:
+        if expected or current:
+            detail = f"you edited version {expected}, it is now at version {current}"
+        else:
+            detail = "after your change"
         super().__init__(
-            f"{entity} {key!r} was changed by someone else (you edited version {expected}, "
-            f"it is now at version {current}); reload it and edit again"
+            f"{entity} {key!r} was changed by someone else ({detail}); reload it and edit again"
         )
         self.entity = entity
         self.key = key
@@ -1337,6 +1340,20 @@ class StaffRepository:
             event: AuditEvent | None = (await session.execute(query)).scalar_one_or_none()
         if event is None:
             return None
+        async with self._sessions() as session:
+            later = (
+                await session.execute(
+                    select(AuditEvent).where(
+                        col(AuditEvent.id) > event.id,
+                        col(AuditEvent.entity) == "incident",
+                        col(AuditEvent.entity_key) == event.entity_key,
+                        col(AuditEvent.actor_id).is_distinct_from(actor.user_id),
+                    )
+                )
+            ).first()
+        if later is not None:
+            # Reverting now would silently drop what someone else changed since.
+            raise ConflictError("incident", event.entity_key, 0, 0)
         repository = self._repository
         key = event.entity_key
         # Reverts are audited as "revert", so a later undo never undoes an undo.

@@ -378,3 +378,24 @@ async def test_queue_link_in_the_chat_tells_whoever_asked(
     assert "Update on a claim you sent" in (header.plain or "")
     assert "Idlib" in (body.plain or "")
     assert (empty.plain or "").startswith("The queue is empty")
+
+
+async def test_forms_answer_stray_commands_and_ignore_old_buttons(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)) as bot:
+        mod = await _admin(bot_api)
+        await mod.send("/addaccount idlib-disputed-attack")
+        await mod.press("Syrian state media")
+        await mod.send("Another state media report.")
+        first_stance = await mod.send("-")  # no figures; now the first stance question
+        busy = await mod.send("/newincident")
+        assert "a form is open: answer it, or send /cancel first" in (busy.plain or "")
+        await mod.press("✅ asserts", first_stance)
+        stale = await mod.press("❌ disputes", first_stance)  # the old question's button again
+        assert "that button belongs to an earlier question" in (stale.plain or "")
+        assert "Point 2 of 5" in (stale.plain or "")
+        cancelled = await mod.send("/cancel")
+        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+    assert cancelled.plain == "Cancelled; nothing was saved."
+    assert stored is not None and len(stored.accounts) == 4

@@ -432,3 +432,24 @@ async def test_a_change_committed_late_with_a_lower_id_is_still_seen(database: D
     newest, keys = await shared.changes_since(newest, seen)
     assert (newest, keys) == (5, ["committed-late"])
     assert await shared.changes_since(newest, seen) == (5, [])  # nothing twice
+
+
+async def test_undo_refuses_to_drop_someone_elses_later_change(database: Database) -> None:
+    from domain import moderation
+
+    await import_sample(database)
+    repo = database.repository
+    first, second = Actor(1, "first"), Actor(2, "second")
+    current = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert current is not None
+    edited = await repo.save_incident(
+        moderation.edit_incident(current, "title", "First's title"), first, expected_version=1
+    )
+    await repo.save_incident(
+        moderation.add_point(edited, "Second's point"), second, expected_version=2
+    )
+    with pytest.raises(ConflictError):
+        await database.staff.undo_last(first)
+    stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert stored is not None and stored.points[-1].text == "Second's point"
+    assert stored.title == "First's title"

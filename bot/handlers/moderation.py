@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from telegram import Message, MessageOriginChannel, MessageOriginUser, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes, ConversationHandler
@@ -124,7 +125,11 @@ async def _ask(update: Update, draft: Draft, problem: str | None = None) -> None
     text, keyboard = draft.question()
     if problem:
         text = f"⚠️ {HTML.text(problem)}\n\n{text}"
-    await say(update, text, keyboard)
+    # A long summary goes out in parts; the buttons stay under the last one.
+    parts = split_message(text.split("\n\n"))
+    for part in parts[:-1]:
+        await say(update, part)
+    await say(update, parts[-1], keyboard)
 
 
 async def _start_form(update: Update, context: ContextTypes.DEFAULT_TYPE, form: Form) -> int:
@@ -176,15 +181,16 @@ async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
         context.user_data.pop("draft", None)
         await say(update, done)
         return ConversationHandler.END
-    if data.startswith("m:c:") and data[4:].isdigit():
+    parts = data.split(":")
+    if len(parts) == 4 and parts[1] == "c" and parts[2].isdigit() and parts[3].isdigit():
         try:
-            draft.choose(int(data[4:]))
+            draft.choose(int(parts[2]), int(parts[3]))
         except InputError as problem:
             await _ask(update, draft, str(problem))
             return FORM
         await _ask(update, draft)
         return FORM
-    await query.answer("This button is no longer in use.")
+    await _ask(update, draft, "that button is no longer in use")
     return FORM
 
 
@@ -198,6 +204,16 @@ async def _cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 @staff_only()
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return await _cancel(update, context)
+
+
+async def form_busy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """A command sent while a form is open: say so instead of ignoring it."""
+    assert context.user_data is not None
+    draft: Draft | None = context.user_data.get("draft")
+    if draft is None:
+        return ConversationHandler.END
+    await _ask(update, draft, "a form is open: answer it, or send /cancel first")
+    return FORM
 
 
 def _opt(value: Any, empty: str = "—") -> str:
@@ -587,8 +603,11 @@ async def _save_edit(
     except InputError as problem:
         await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
         return
-    except ConflictError as conflict:
-        await say(update, f"⚠️ Not saved: {HTML.text(str(conflict))}")
+    except RepositoryError as problem:
+        await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
+        return
+    except IntegrityError:
+        await say(update, "⚠️ Not saved: that is already recorded (for this or another incident).")
         return
     await _saved(svc, [saved.key])
     await say(
