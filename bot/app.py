@@ -7,7 +7,9 @@ import logging
 import signal
 import warnings
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import BotCommand, MessageEntity, Update
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -256,6 +258,22 @@ async def serve_webhook(
 
 
 def run_bot(settings: Settings) -> int:
+    try:
+        return _run(settings)
+    except (OSError, SQLAlchemyError) as problem:
+        from bot.cli import database_problem
+
+        log.error("%s", database_problem(problem))
+        return 1
+    except InvalidToken:
+        log.error("Telegram refused TELEGRAM_BOT_TOKEN; check it with @BotFather")
+        return 1
+    except NetworkError as problem:
+        log.error("Cannot reach the Bot API at TELEGRAM_API_BASE_URL: %s", problem)
+        return 1
+
+
+def _run(settings: Settings) -> int:
     setup_logging(
         settings.log_level,
         settings.log_format,

@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.config import ConfigError, Settings, load_settings
 from db import migrate
 from db.database import Database, SampleData
@@ -98,8 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseUrlError as problem:
         print(f"DATABASE_URL: {problem}", file=sys.stderr)
         return EXIT_USAGE
+    except (OSError, SQLAlchemyError) as problem:
+        print(database_problem(problem), file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
+
+
+def database_problem(problem: BaseException) -> str:
+    """One line an operator can act on, instead of a traceback."""
+    detail = str(getattr(problem, "orig", None) or problem).strip().splitlines()[0][:300]
+    return f"Cannot use the database named by DATABASE_URL: {type(problem).__name__}: {detail}"
 
 
 async def _with_database(
@@ -108,11 +119,7 @@ async def _with_database(
     database = Database(settings.database_url)
     try:
         sample_data: SampleData = settings.sample_data if sample else "no"  # type: ignore[assignment]
-        try:
-            await database.prepare(sample_data=sample_data)
-        except OSError as problem:
-            print(f"Cannot reach the database: {problem}", file=sys.stderr)
-            return EXIT_FAILED
+        await database.prepare(sample_data=sample_data)
         return await work(database)
     finally:
         await database.close()
