@@ -229,6 +229,26 @@ class Repository:
             for view in views:
                 yield view
 
+    async def incident_keys_starting(self, prefix: str) -> set[str]:
+        """Keys that begin with `prefix`, deleted ones too: what a new key must not repeat."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        async with self.session() as session:
+            query = select(col(Incident.key)).where(
+                col(Incident.key).like(f"{escaped}%", escape="\\")
+            )
+            return set((await session.execute(query)).scalars())
+
+    async def recent_incidents(self, limit: int = 10) -> list[tuple[str, str]]:
+        """(key, title) of the most recently changed live incidents."""
+        async with self.session() as session:
+            query = (
+                select(col(Incident.key), col(Incident.title))
+                .where(col(Incident.deleted_at).is_(None))
+                .order_by(col(Incident.updated_at).desc(), col(Incident.id).desc())
+                .limit(limit)
+            )
+            return [(key, title) for key, title in await session.execute(query)]
+
     async def count_incidents(self) -> int:
         async with self.session() as session:
             query = select(func.count()).select_from(Incident)

@@ -453,3 +453,14 @@ async def test_undo_refuses_to_drop_someone_elses_later_change(database: Databas
     stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     assert stored is not None and stored.points[-1].text == "Second's point"
     assert stored.title == "First's title"
+
+
+async def test_key_lookups_for_new_ids_and_recent_lists(database: Database) -> None:
+    await import_sample(database)
+    repo = database.repository
+    assert await repo.incident_keys_starting("idlib") == {REFERENCE_INCIDENT_KEY}
+    assert await repo.incident_keys_starting("idlib_") == set()  # "_" is not a wildcard
+    assert await repo.incident_keys_starting("%") == set()
+    await repo.set_incident_deleted(REFERENCE_INCIDENT_KEY, True, MODERATOR)
+    assert await repo.incident_keys_starting("idlib") == {REFERENCE_INCIDENT_KEY}  # still taken
+    assert await repo.recent_incidents() == []

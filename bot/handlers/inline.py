@@ -78,8 +78,11 @@ async def _results(
                 ),
             )
         ]
+    candidates = match.candidates[:MAX_RESULTS]
+    # One read for all candidates; each answer below then comes from the checker's cache.
+    await svc.checker.incidents(c.incident_key for c in candidates)
     results = []
-    for candidate in match.candidates[:MAX_RESULTS]:
+    for candidate in candidates:
         answer = await svc.checker.answer_for(
             candidate.incident_key, candidate.point_key, claim=text, score=candidate.score
         )

@@ -257,7 +257,8 @@ async def new_incident(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
         return "\n".join(lines)
 
     async def save(values: dict[str, Any]) -> str:
-        taken = [i.key async for i in svc.database.repository.iter_incidents(include_deleted=True)]
+        base = moderation.slugify(values["title"])
+        taken = await svc.database.repository.incident_keys_starting(base)
         incident = moderation.new_incident(
             key=moderation.slugify(values["title"], taken),
             title=values["title"],
@@ -565,14 +566,13 @@ async def add_account(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 
 
 async def _recent_ids(svc: Services, limit: int = 10) -> str:
-    keys = []
-    async for incident in svc.database.repository.iter_incidents():
-        keys.append(
-            f"<code>{HTML.text(incident.key)}</code> {HTML.text(shorten(incident.title, 50))}"
-        )
-    if not keys:
+    recent = await svc.database.repository.recent_incidents(limit)
+    if not recent:
         return "No incidents yet: start one with /newincident."
-    return "Incidents:\n" + "\n".join(keys[-limit:])
+    lines = [
+        f"<code>{HTML.text(key)}</code> {HTML.text(shorten(title, 50))}" for key, title in recent
+    ]
+    return "Recently changed incidents:\n" + "\n".join(lines)
 
 
 async def _incident_arg(
