@@ -70,7 +70,14 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             return
         svc = self._services
         started = time.perf_counter()
-        if not await svc.first_delivery(update.update_id):
+        try:
+            first = await svc.first_delivery(update.update_id)
+        except Exception:
+            # Without the database the update is handled anyway: its handler will apologise
+            # to the user, which beats dropping the update without a word.
+            log.warning("could not record update %s as seen", update.update_id, exc_info=True)
+            first = True
+        if not first:
             svc.metrics.duplicates.inc()
             coroutine.close()  # type: ignore[attr-defined]
             log.info("duplicate update skipped", extra={"update_id": update.update_id})

@@ -8,10 +8,17 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+
+import asyncpg
+import pytest
 
 from db.database import Database
 from domain.dataset import SAMPLE_PATH
+from tests.conftest import POSTGRES_URL, postgres_problem
+from tests.double import BotApiDouble
+from tests.running_bot import running_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +81,53 @@ async def test_sigkill_during_an_import_leaves_the_database_as_it_was(tmp_path: 
         assert await database.repository.count_incidents() == before + 3000
     finally:
         await database.close()
+
+
+async def test_database_outage_gets_a_plain_apology_and_the_bot_recovers(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    problem = await postgres_problem()
+    if problem:
+        pytest.skip(problem)
+    name = f"factcheck_outage_{uuid.uuid4().hex[:8]}"
+    admin_dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(admin_dsn)
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+
+    async def outage(down: bool) -> None:
+        await connection.execute(
+            f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(not down).lower()}'
+        )
+        if down:
+            await connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+            )
+
+    try:
+        async with running_bot(
+            bot_api, tmp_path, DATABASE_URL=url, SAMPLE_DATA="yes", ADMIN_IDS="900"
+        ) as bot:
+            admin = bot_api.add_user(900, "Admin")
+            chat = bot_api.add_private_chat(admin)
+            edit = "/edit idlib-disputed-attack country {}"
+            bot_api.user_sends(admin, chat, edit.format("Before"))
+            (saved,) = await bot_api.wait_for_messages(chat, 1)
+            assert "Saved (version 2)" in (saved.plain or "")
+            await outage(True)
+            bot_api.user_sends(admin, chat, edit.format("During"))
+            _, apology = await bot_api.wait_for_messages(chat, 2, timeout=20)
+            await outage(False)
+            bot_api.user_sends(admin, chat, edit.format("After"))
+            *_, recovered = await bot_api.wait_for_messages(chat, 3, timeout=20)
+            stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+            audit = await bot.services.database.repository.latest_audit(5)
+    finally:
+        await connection.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.close()
+    assert apology.plain == "Sorry, something went wrong on my side. Please try again in a moment."
+    assert "Saved (version 3)" in (recovered.plain or "")  # the failed edit left no trace
+    assert stored is not None and stored.country == "After" and stored.version == 3
+    countries = [e.after["place"]["country"] for e in audit if e.action == "update" and e.after]
+    assert countries == ["After", "Before"]  # the edit made during the outage left no trace
