@@ -27,7 +27,6 @@ from domain.model import (
 
 MESSAGE_LIMIT = 4096
 INLINE_DESCRIPTION_LIMIT = 200
-CLAIM_ECHO_LIMIT = 200
 SUMMARY_ACCOUNTS = 6
 
 View = Literal["summary", "accounts", "disputes", "sources"]
@@ -51,10 +50,6 @@ class Markup:
             return self.text(label)
         return f'<a href="{html.escape(url, quote=True)}">{self.text(label)}</a>'
 
-    def trusted(self, value: str) -> str:
-        """Our own catalog text, which may carry simple tags."""
-        return value
-
 
 class PlainMarkup(Markup):
     """Plain text for a terminal: no escaping, no tags."""
@@ -70,9 +65,6 @@ class PlainMarkup(Markup):
 
     def link(self, label: str, url: str) -> str:
         return f"{label} <{url}>" if url else label
-
-    def trusted(self, value: str) -> str:
-        return re.sub(r"</?[a-z]+>", "", value)
 
 
 HTML = Markup()
