@@ -53,7 +53,6 @@ FORM_TIMEOUT_SECONDS = 30 * 60
 # New messages only: editing an old message must not act on it a second time.
 NEW = filters.UpdateType.MESSAGE
 MODERATOR_COMMANDS = {
-    "addpoint": moderation.add_point,
     "stance": moderation.set_stance,
     "edit": moderation.edit,
     "editaccount": moderation.edit_account,
@@ -127,6 +126,7 @@ def build_application(settings: Settings, svc: Services, *, webhook: bool = Fals
                 CommandHandler("newincident", moderation.new_incident, filters=NEW),
                 CommandHandler("newsource", moderation.new_source, filters=NEW),
                 CommandHandler("addaccount", moderation.add_account, filters=NEW),
+                CommandHandler("addpoint", moderation.add_point, filters=NEW),
             ],
             states={
                 moderation.FORM: [

@@ -399,3 +399,22 @@ async def test_forms_answer_stray_commands_and_ignore_old_buttons(
         stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
     assert cancelled.plain == "Cancelled; nothing was saved."
     assert stored is not None and len(stored.accounts) == 4
+
+
+async def test_add_point_guided_or_in_one_line(bot_api: BotApiDouble, tmp_path: Path) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)) as bot:
+        mod = await _admin(bot_api)
+        question = await mod.send("/addpoint idlib-disputed-attack")
+        assert "The new point" in (question.plain or "")
+        assert "#2 Up to 40 Syrian soldiers were killed" in (question.plain or "")
+        await mod.send("A hospital in Maarat al-Numan was hit")
+        saved = await mod.press("Save")
+        one_line = await mod.send("/addpoint idlib-disputed-attack Civilians fled north")
+        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+    assert "Saved point #6" in (saved.plain or "")
+    assert "Saved (version 3)" in (one_line.plain or "")
+    assert stored is not None
+    assert [p.text for p in stored.points[-2:]] == [
+        "A hospital in Maarat al-Numan was hit",
+        "Civilians fled north",
+    ]

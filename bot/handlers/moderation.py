@@ -616,19 +616,52 @@ async def _save_edit(
 
 
 @staff_only()
-async def add_point(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def add_point(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """/addpoint INCIDENT text saves at once; /addpoint INCIDENT asks for the text."""
     svc = services(context)
     args = context.args or []
-    incident = await _incident_arg(
-        update, svc, args[0] if args else "", "Usage: /addpoint INCIDENT-ID text of the point"
-    )
+    text = "Usage: /addpoint INCIDENT-ID [text of the point]"
+    incident = await _incident_arg(update, svc, args[0] if args else "", text)
     if incident is None:
-        return
-    text = " ".join(args[1:])
-    if not text.strip():
-        await say(update, usage("Usage: /addpoint INCIDENT-ID text of the point"))
-        return
-    await _save_edit(update, svc, incident, lambda i: moderation.add_point(i, text))
+        return ConversationHandler.END
+    given = " ".join(args[1:]).strip()
+    if given:
+        await _save_edit(update, svc, incident, lambda i: moderation.add_point(i, given))
+        return ConversationHandler.END
+    version = incident.version
+    actor = actor_of(update)
+
+    async def save(values: dict[str, Any]) -> str:
+        current = await svc.database.repository.get_incident(incident.key)
+        if current is None:
+            raise InputError("the incident was deleted meanwhile")
+        if current.version != version:
+            raise ConflictError("incident", incident.key, version, current.version)
+        saved = await svc.database.repository.save_incident(
+            moderation.add_point(current, values["text"]), actor, expected_version=version
+        )
+        await _saved(svc, [saved.key])
+        return (
+            f"Saved point #{len(saved.points)}. Set each source's stance on it with "
+            f"/stance {HTML.text(saved.key)} ACCOUNT-ID {len(saved.points)} asserts|disputes|…"
+        )
+
+    existing = "\n".join(f"#{n} {HTML.text(p.text)}" for n, p in enumerate(incident.points, 1))
+    form = Form(
+        "point",
+        "New point",
+        [
+            Step(
+                "text",
+                f"<i>{HTML.text(incident.title)}</i>\n{existing}\n\nThe new point: one specific "
+                "claim that sources assert or dispute.",
+                lambda t, v: moderation.clean_text(t, field="point", limit=500),
+            )
+        ],
+        lambda values: f"<b>Point:</b> {HTML.text(values['text'])}",
+        save,
+    )
+    return await _start_form(update, context, form)
 
 
 @staff_only()
