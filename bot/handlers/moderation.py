@@ -25,7 +25,7 @@ from bot.notify import link_claim
 from bot.render import HTML, Button, inline_markup, shorten, split_message
 from bot.services import Services, services
 from db.datasets import export_dataset, import_dataset
-from db.repository import Actor, ConflictError, NotFoundError, RepositoryError
+from db.repository import Actor, NotFoundError, RepositoryError
 from domain import moderation
 from domain.dataset import DatasetInvalid, validate
 from domain.model import IncidentView, Role, SourceKind, SourceView, Stance
@@ -119,6 +119,25 @@ async def _saved(svc: Services, keys: list[str]) -> None:
 
 
 # --- guided forms --------------------------------------------------------------------------
+
+
+async def _save_form_change(
+    svc: Services,
+    key: str,
+    version: int,
+    actor: Actor,
+    change: Callable[[IncidentView], IncidentView],
+) -> IncidentView:
+    """Apply a form's change to the incident it was opened on, refusing if anyone else
+    saved the incident since: the form was filled in against that version."""
+    current = await svc.database.repository.get_incident(key)
+    if current is None:
+        raise InputError("the incident was deleted meanwhile")
+    saved = await svc.database.repository.save_incident(
+        change(current), actor, expected_version=version
+    )
+    await _saved(svc, [saved.key])
+    return saved
 
 
 async def _ask(update: Update, draft: Draft, problem: str | None = None) -> None:
@@ -490,30 +509,26 @@ async def add_account(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
         return "\n".join(lines)
 
     async def save(values: dict[str, Any]) -> str:
-        current = await svc.database.repository.get_incident(incident.key)
-        if current is None:
-            raise InputError("the incident was deleted meanwhile")
-        # Edits since the form started are someone else's: refuse rather than overwrite.
-        if current.version != version:
-            raise ConflictError("incident", incident.key, version, current.version)
         published = values.get("published")
-        changed = moderation.add_account(
-            current,
-            by_key[values["source"].key],
-            summary=values["summary"],
-            figures=values.get("figures") or (),
-            stances={
-                p.key: values[f"stance:{p.key}"]
-                for p in incident.points
-                if values.get(f"stance:{p.key}") is not None
-            },
-            url=values.get("url"),
-            published_on=published[0] if published else None,
+        saved = await _save_form_change(
+            svc,
+            incident.key,
+            version,
+            actor,
+            lambda current: moderation.add_account(
+                current,
+                by_key[values["source"].key],
+                summary=values["summary"],
+                figures=values.get("figures") or (),
+                stances={
+                    p.key: values[f"stance:{p.key}"]
+                    for p in incident.points
+                    if values.get(f"stance:{p.key}") is not None
+                },
+                url=values.get("url"),
+                published_on=published[0] if published else None,
+            ),
         )
-        saved = await svc.database.repository.save_incident(
-            changed, actor, expected_version=version
-        )
-        await _saved(svc, [saved.key])
         return (
             f"Saved. {HTML.text(saved.title)} now has {len(saved.accounts)} account(s). "
             f"/show {HTML.text(saved.key)}"
@@ -600,10 +615,7 @@ async def _save_edit(
         saved = await svc.database.repository.save_incident(
             changed, actor_of(update), expected_version=before.version
         )
-    except InputError as problem:
-        await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
-        return
-    except RepositoryError as problem:
+    except (InputError, RepositoryError) as problem:
         await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
         return
     except IntegrityError:
@@ -632,15 +644,9 @@ async def add_point(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     actor = actor_of(update)
 
     async def save(values: dict[str, Any]) -> str:
-        current = await svc.database.repository.get_incident(incident.key)
-        if current is None:
-            raise InputError("the incident was deleted meanwhile")
-        if current.version != version:
-            raise ConflictError("incident", incident.key, version, current.version)
-        saved = await svc.database.repository.save_incident(
-            moderation.add_point(current, values["text"]), actor, expected_version=version
+        saved = await _save_form_change(
+            svc, incident.key, version, actor, lambda i: moderation.add_point(i, values["text"])
         )
-        await _saved(svc, [saved.key])
         return (
             f"Saved point #{len(saved.points)}. Set each source's stance on it with "
             f"/stance {HTML.text(saved.key)} ACCOUNT-ID {len(saved.points)} asserts|disputes|…"
