@@ -93,3 +93,13 @@ async def running_bot(
 
 def plain_texts(messages: list[Any]) -> list[str]:
     return [m.plain or "" for m in messages]
+
+
+def keyboard_data(message: object) -> dict[str, str]:
+    """Button label -> callback data of a recorded bot message."""
+    markup: dict[str, Any] = getattr(message, "reply_markup", None) or {}
+    return {
+        b["text"]: b.get("callback_data", "")
+        for row in markup.get("inline_keyboard", [])
+        for b in row
+    }

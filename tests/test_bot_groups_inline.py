@@ -10,18 +10,9 @@ from typing import Any
 from db.repository import Actor
 from domain.sample import REFERENCE_INCIDENT_KEY
 from tests.double import BotApiDouble
-from tests.running_bot import RunningBot, running_bot
+from tests.running_bot import RunningBot, keyboard_data, running_bot
 
 CLAIM = "Did rebels kill 40 Syrian soldiers in Idlib?"
-
-
-def keyboard_data(message: object) -> dict[str, str]:
-    markup: dict[str, Any] = getattr(message, "reply_markup", None) or {}
-    return {
-        b["text"]: b.get("callback_data", "")
-        for row in markup.get("inline_keyboard", [])
-        for b in row
-    }
 
 
 async def test_group_check_as_reply_answers_the_asker_and_ignores_other_traffic(

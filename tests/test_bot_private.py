@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.double import BotApiDouble
-from tests.running_bot import running_bot
+from tests.running_bot import keyboard_data, running_bot
 
 pytestmark = pytest.mark.asyncio
 
@@ -52,15 +52,6 @@ async def test_reference_case_in_russian_answers_in_russian(
     assert "Сообщение о наступлении боевиков на сирийские войска в Идлибе" in text
     assert "Вы спросили о: Погибли до 40 сирийских военных" in text
     assert "оспаривает: National Liberation Front; Syrian Observatory for Human Rights" in text
-
-
-def keyboard_data(message: object) -> dict[str, str]:
-    markup = getattr(message, "reply_markup", None) or {}
-    return {
-        b["text"]: b.get("callback_data", "")
-        for row in markup.get("inline_keyboard", [])
-        for b in row
-    }
 
 
 async def test_forwarded_channel_post_is_checked(bot_api: BotApiDouble, tmp_path: Path) -> None:
