@@ -102,8 +102,14 @@ def build_application(settings: Settings, svc: Services, *, webhook: bool = Fals
         # Telegram's flood limits: about 30 messages a second overall and 20 a minute in a
         # group. RetryAfter answers are waited out and retried rather than dropped.
         .rate_limiter(
-            PatientRateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5)
+            PatientRateLimiter(
+                overall_max_rate=settings.max_messages_per_second,
+                max_retries=5,
+                settle=settings.telegram_timeout,
+            )
         )
+        .read_timeout(settings.telegram_timeout)
+        .write_timeout(settings.telegram_timeout)
         # Concurrent updates need concurrent requests; PTB's default pool is one connection.
         .connection_pool_size(settings.max_concurrent_updates + 8)
         .pool_timeout(30)

@@ -55,6 +55,7 @@ class Settings:
     max_concurrent_updates: int = 64
     max_messages_per_second: int = 30
     sync_interval: float = 0.5
+    telegram_timeout: float = 20.0
     log_level: str = "INFO"
     log_format: str = "text"
     publisher_name: str = "factcheck-bot"
@@ -133,6 +134,9 @@ def load_settings(
         "MAX_MESSAGES_PER_SECOND", 30, _non_negative, "a whole number, 0 for no limit"
     )
     sync_interval = parse("SYNC_INTERVAL", 0.5, _seconds, "seconds between 0.05 and 60")
+    telegram_timeout = parse(
+        "TELEGRAM_TIMEOUT", 20.0, _seconds, "seconds between 0.05 and 60"
+    )
     level = parse(
         "LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True), "a log level"
     )
@@ -156,6 +160,7 @@ def load_settings(
         max_concurrent_updates=concurrency,
         max_messages_per_second=overall_rate,
         sync_interval=sync_interval,
+        telegram_timeout=telegram_timeout,
         log_level=level,
         log_format=log_format,
         publisher_name=get("PUBLISHER_NAME", "factcheck-bot") or "factcheck-bot",
