@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/factcheck.db"
+SQLITE_BUSY_SECONDS = 15.0
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -40,7 +42,23 @@ def async_url(raw: str) -> URL:
         raise DatabaseUrlError(
             f"unsupported database {url.drivername!r}: use sqlite:///PATH or postgresql://…"
         )
-    return url.set(drivername=driver)
+    url = url.set(drivername=driver)
+    if is_sqlite(url):
+        sqlite_busy_seconds(url)
+    return url
+
+
+def sqlite_busy_seconds(url: URL) -> float:
+    """How long an SQLite writer waits for another writer: the URL's `?timeout=SECONDS`."""
+    raw = url.query.get("timeout", str(SQLITE_BUSY_SECONDS))
+    text = raw if isinstance(raw, str) else raw[-1]
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise DatabaseUrlError(f"timeout={text!r}: expected seconds between 0 and 3600")
+    return seconds
 
 
 def is_sqlite(url: URL) -> bool:
@@ -52,23 +70,29 @@ def create_engine(raw_url: str, **options: Any) -> AsyncEngine:
     if is_sqlite(url):
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        # A busy database waits for the writer instead of failing at once.
-        options.setdefault("connect_args", {}).setdefault("timeout", 15)
+        # A busy database waits for the writer instead of failing at once; how long is
+        # the URL's `?timeout=SECONDS` (15 by default).
+        busy_seconds = sqlite_busy_seconds(url)
+        url = url.difference_update_query(["timeout"])
+        options.setdefault("connect_args", {}).setdefault("timeout", busy_seconds)
         engine = create_async_engine(url, **options)
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "connect", _sqlite_configurator(busy_seconds))
         return engine
     options.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **options)
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    # aiosqlite opens its connection in a transaction-less state; PRAGMAs must run outside one.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
-    cursor.close()
+def _sqlite_configurator(busy_seconds: float) -> Callable[[Any, Any], None]:
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        # aiosqlite opens its connection outside a transaction; PRAGMAs must run there.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
+        cursor.close()
+
+    return configure
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

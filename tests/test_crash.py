@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -131,3 +132,43 @@ async def test_database_outage_gets_a_plain_apology_and_the_bot_recovers(
     assert stored is not None and stored.country == "After" and stored.version == 3
     countries = [e.after["place"]["country"] for e in audit if e.action == "update" and e.after]
     assert countries == ["After", "Before"]  # the edit made during the outage left no trace
+
+
+async def test_a_locked_sqlite_file_gets_a_plain_apology_and_the_bot_recovers(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    path = tmp_path / "locked.db"
+    admin = bot_api.add_user(901, "Admin")
+    reader = bot_api.add_user(902, "Reader")
+    admin_chat, reader_chat = bot_api.add_private_chat(admin), bot_api.add_private_chat(reader)
+    edit = "/edit idlib-disputed-attack country {}"
+    async with running_bot(
+        bot_api, tmp_path, DATABASE_URL=f"sqlite:///{path}?timeout=1", ADMIN_IDS="901"
+    ) as bot:
+        bot_api.user_sends(admin, admin_chat, edit.format("Before"))
+        (saved,) = await bot_api.wait_for_messages(admin_chat, 1)
+        assert "Saved (version 2)" in (saved.plain or "")
+
+        # Another program (a backup script, an sqlite3 shell) holds the write lock.
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            bot_api.user_sends(admin, admin_chat, edit.format("During"))
+            _, apology = await bot_api.wait_for_messages(admin_chat, 2, timeout=20)
+            # Reading is not blocked: users still get answers meanwhile.
+            bot_api.user_sends(reader, reader_chat, "Did rebels kill 40 Syrian soldiers in Idlib?")
+            (answer,) = await bot_api.wait_for_messages(reader_chat, 1, timeout=20)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+        bot_api.user_sends(admin, admin_chat, edit.format("After"))
+        *_, recovered = await bot_api.wait_for_messages(admin_chat, 3, timeout=20)
+        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+        audit = await bot.services.database.repository.latest_audit(5)
+    assert apology.plain == "Sorry, something went wrong on my side. Please try again in a moment."
+    assert "Reported militant offensive" in (answer.plain or "")
+    assert "Saved (version 3)" in (recovered.plain or "")
+    assert stored is not None and stored.country == "After" and stored.version == 3
+    countries = [e.after["place"]["country"] for e in audit if e.action == "update" and e.after]
+    assert countries == ["After", "Before"]

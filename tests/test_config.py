@@ -1,0 +1,43 @@
+"""Settings are checked once at start, each bad value named with what is expected."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+TOKEN = "123456:" + "A" * 35
+
+
+def problems(**environment: str) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, **environment}, env_file=None)
+    return raised.value.problems
+
+
+def test_every_bad_value_is_named_at_once_without_echoing_the_token() -> None:
+    found = problems(
+        TELEGRAM_BOT_TOKEN="not-a-token",
+        TELEGRAM_TIMEOUT="forever",
+        DATABASE_URL="sqlite:///data/x.db?timeout=soon",
+        CHECKS_PER_MINUTE="0",
+    )
+    names = sorted(problem.split(":", 1)[0] for problem in found)
+    assert names == ["CHECKS_PER_MINUTE", "DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_TIMEOUT"]
+    assert not any("not-a-token" in problem for problem in found)
+    (database,) = [p for p in found if p.startswith("DATABASE_URL")]
+    assert "timeout='soon'" in database
+
+
+def test_timeouts_are_read_from_the_environment_and_the_database_url() -> None:
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_TIMEOUT": "7.5",
+            "DATABASE_URL": "sqlite:///data/x.db?timeout=2",
+        },
+        env_file=None,
+    )
+    assert settings.telegram_timeout == 7.5
+    assert settings.database_url.endswith("?timeout=2")
+    assert load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}, env_file=None).telegram_timeout == 20.0
