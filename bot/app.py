@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import warnings
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import BotCommand, MessageEntity, Update
@@ -17,7 +16,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChosenInlineResultHandler,
     CommandHandler,
-    ConversationHandler,
     InlineQueryHandler,
     MessageHandler,
     filters,
@@ -49,9 +47,14 @@ COMMANDS = {
 }
 
 
-FORM_TIMEOUT_SECONDS = 30 * 60
 # New messages only: editing an old message must not act on it a second time.
 NEW = filters.UpdateType.MESSAGE
+FORM_COMMANDS = {
+    "newincident": moderation.new_incident,
+    "newsource": moderation.new_source,
+    "addaccount": moderation.add_account,
+    "addpoint": moderation.add_point,
+}
 MODERATOR_COMMANDS = {
     "stance": moderation.set_stance,
     "edit": moderation.edit,
@@ -122,32 +125,16 @@ def build_application(settings: Settings, svc: Services, *, webhook: bool = Fals
 
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
-    # Moderator forms come first: while one is open, the moderator's messages answer it.
-    with warnings.catch_warnings():
-        # Forms are tracked per user and chat on purpose; PTB warns that buttons are then
-        # not tracked per message, which is what we want.
-        warnings.filterwarnings("ignore", message="If 'per_message=False'")
-        forms = ConversationHandler(
-            entry_points=[
-                CommandHandler("newincident", moderation.new_incident, filters=NEW),
-                CommandHandler("newsource", moderation.new_source, filters=NEW),
-                CommandHandler("addaccount", moderation.add_account, filters=NEW),
-                CommandHandler("addpoint", moderation.add_point, filters=NEW),
-            ],
-            states={
-                moderation.FORM: [
-                    MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, moderation.form_text),
-                    CallbackQueryHandler(moderation.form_button, pattern=r"^m:(c:\d+:\d+|s|x)$"),
-                ]
-            },
-            fallbacks=[
-                CommandHandler("cancel", moderation.cancel, filters=NEW),
-                MessageHandler(NEW & filters.COMMAND, moderation.form_busy),
-            ],
-            conversation_timeout=FORM_TIMEOUT_SECONDS,
-            name="moderator-forms",
-        )
-    application.add_handler(forms)
+    # While a moderator has a form open, their messages and its buttons answer it: these
+    # run before every other handler and stop the update there when they took it.
+    application.add_handler(
+        MessageHandler(NEW & private & filters.TEXT, moderation.form_message), group=-1
+    )
+    application.add_handler(
+        CallbackQueryHandler(moderation.form_button, pattern=r"^m:(c:\d+:\d+|s|x)$"), group=-1
+    )
+    for command, handler in FORM_COMMANDS.items():
+        application.add_handler(CommandHandler(command, handler, filters=NEW))
     for command, handler in MODERATOR_COMMANDS.items():
         application.add_handler(CommandHandler(command, handler, filters=NEW))
     application.add_handler(

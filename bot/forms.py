@@ -2,12 +2,16 @@
 /cancel at any step, and a summary to confirm before anything is saved.
 
 A form is a list of steps. Each step parses what the moderator typed (or pressed) into a
-value, or raises InputError with what to fix; the question is then asked again. The
-draft lives in the user's conversation data until it is saved or cancelled.
+value, or raises InputError with what to fix; the question is then asked again.
+
+What is stored between messages is only text: the form's name, what it was opened on, and
+each answer exactly as given. Any process can build the form again and replay the answers
+through the same parsers, so a form survives a restart and works across replicas.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +20,8 @@ from bot.render import HTML, Button, Keyboard
 from domain.moderation import InputError, is_skip
 
 Parser = Callable[[str, dict[str, Any]], Any]
+# A form left unanswered this long is closed.
+FORM_TIMEOUT = dt.timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -37,14 +43,32 @@ class Form:
     steps: list[Step]
     summary: Callable[[dict[str, Any]], str]
     save: Callable[[dict[str, Any]], Awaitable[str]]
-    initial: dict[str, Any] = field(default_factory=dict)
+    # What the form was opened on (JSON-able: ids, versions), enough to build it again.
+    opened: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Draft:
     form: Form
-    values: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
     step: int = 0
+    answers: list[str] = field(default_factory=list)
+
+    def state(self) -> dict[str, Any]:
+        """What to store so that `resume` can continue this draft in any process."""
+        return {"form": self.form.name, "opened": self.form.opened, "answers": self.answers}
+
+    @classmethod
+    def resume(cls, form: Form, answers: list[str]) -> tuple[Draft, str | None]:
+        """Replay stored answers; stops at the first that no longer fits (say, a source was
+        deleted meanwhile) and returns why, so that question is asked again."""
+        draft = cls(form)
+        for text in answers:
+            try:
+                draft.answer(text)
+            except InputError as problem:
+                return draft, f"an earlier answer no longer fits: {problem}"
+        return draft, None
 
     def current(self) -> Step | None:
         while self.step < len(self.form.steps):
@@ -65,6 +89,7 @@ class Draft:
             raise InputError("please answer the question (or /cancel)")
         else:
             self.values[step.name] = step.parse(text, self.values) if step.parse else text.strip()
+        self.answers.append(text)
         self.step += 1
 
     def question(self) -> tuple[str, Keyboard]:

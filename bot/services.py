@@ -11,6 +11,7 @@ from typing import Any
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
+from bot.forms import FORM_TIMEOUT
 from bot.metrics import Metrics
 from db.database import Database, SampleData
 from domain.checker import ClaimChecker
@@ -20,6 +21,9 @@ SERVICES_KEY = "services"
 INLINE_CACHE_SIZE = 512
 SEEN_UPDATES_KEPT = 50_000
 SHARED_STATE_DAYS = 2
+# Whether a user is staff is asked for every private message (are they answering a form?);
+# a few seconds of staleness only delays a brand-new moderator's first form.
+STAFF_CACHE_SECONDS = 10.0
 
 
 @dataclass
@@ -35,6 +39,7 @@ class Services:
     _seen_updates: OrderedDict[int, None] = field(default_factory=OrderedDict)
     _languages: OrderedDict[int, str | None] = field(default_factory=OrderedDict)
     _seen_changes: set[int] = field(default_factory=set)
+    _staff: OrderedDict[int, tuple[bool, float]] = field(default_factory=OrderedDict)
 
     @property
     def shared(self) -> bool:
@@ -92,6 +97,28 @@ class Services:
         await self.database.community.set_language(user_id, language)
         self._languages[user_id] = language
 
+    async def maybe_staff(self, user_id: int) -> bool:
+        """Whether the user is an admin or a moderator, as of a few seconds ago at most.
+
+        Only a shortcut past the form lookup for everyone else: whatever a moderator does
+        is still checked against the database itself.
+        """
+        if user_id in self.settings.admin_ids:
+            return True
+        now = time.monotonic()
+        cached = self._staff.get(user_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        staff = await self.database.staff.role_of(user_id) is not None
+        self.note_staff(user_id, staff)
+        return staff
+
+    def note_staff(self, user_id: int, staff: bool) -> None:
+        self._staff[user_id] = (staff, time.monotonic() + STAFF_CACHE_SECONDS)
+        self._staff.move_to_end(user_id)
+        while len(self._staff) > SEEN_UPDATES_KEPT:
+            self._staff.popitem(last=False)
+
     async def first_delivery(self, update_id: int) -> bool:
         if self.shared:
             return await self.database.shared.first_delivery(update_id)
@@ -112,6 +139,7 @@ class Services:
     async def prune_shared_state(self) -> None:
         older = dt.datetime.now(dt.UTC) - dt.timedelta(days=SHARED_STATE_DAYS)
         await self.database.shared.prune(older, int(time.time() // 60) - 5)
+        await self.database.drafts.prune(FORM_TIMEOUT)
 
     async def incidents_changed(self, keys: list[str]) -> None:
         """Make moderators' edits visible to the very next check."""

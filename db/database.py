@@ -14,6 +14,7 @@ from db.engine import async_url, create_engine, is_sqlite, session_factory
 from db.repository import (
     Actor,
     CommunityRepository,
+    FormDrafts,
     Repository,
     SharedState,
     StaffRepository,
@@ -34,6 +35,7 @@ class Database:
         self.community = CommunityRepository(sessions)
         self.staff = StaffRepository(sessions, self.repository)
         self.shared = SharedState(sessions)
+        self.drafts = FormDrafts(sessions)
 
     @property
     def is_embedded(self) -> bool:

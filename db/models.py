@@ -325,3 +325,20 @@ class RateWindow(SQLModel, table=True):
     )
     window: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     count: int = 0
+
+
+class FormDraft(SQLModel, table=True):
+    """A moderator's guided form in progress: which form, what it was opened on, and the
+    answers so far exactly as typed. Kept in the database so that a restart, or the next
+    answer reaching another replica, continues the form where it was."""
+
+    __tablename__ = "form_draft"
+
+    user_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    chat_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -25,6 +25,7 @@ from db.models import (
     AuditEvent,
     Feedback,
     Figure,
+    FormDraft,
     Incident,
     IncidentChange,
     KnownPostRecord,
@@ -1464,3 +1465,51 @@ class SharedState:
             )
             await session.execute(delete(RateWindow).where(col(RateWindow.window) < window_before))
             await session.execute(delete(IncidentChange).where(col(IncidentChange.at) < older_than))
+
+
+class FormDrafts:
+    """Moderators' guided forms in progress, one per moderator and chat."""
+
+    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+        self._sessions = sessions
+
+    async def get(
+        self, user_id: int, chat_id: int, *, max_age: dt.timedelta
+    ) -> dict[str, Any] | None:
+        """The open form's state, or None; a form left longer than `max_age` is closed."""
+        async with self._sessions() as session:
+            row = await session.get(FormDraft, (user_id, chat_id))
+            if row is None:
+                return None
+            if utcnow() - row.updated_at > max_age:
+                async with session.begin():
+                    await session.delete(row)
+                return None
+            return dict(row.state)
+
+    async def put(self, user_id: int, chat_id: int, state: Mapping[str, Any]) -> None:
+        async with self._sessions() as session, session.begin():
+            dialect = session.bind.dialect.name
+            module = postgresql if dialect == "postgresql" else sqlite
+            values = {"state": dict(state), "updated_at": utcnow()}
+            statement = module.insert(FormDraft).values(user_id=user_id, chat_id=chat_id, **values)
+            await session.execute(
+                statement.on_conflict_do_update(index_elements=["user_id", "chat_id"], set_=values)
+            )
+
+    async def discard(self, user_id: int, chat_id: int) -> bool:
+        """Close the form; True if one was open."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                delete(FormDraft).where(
+                    col(FormDraft.user_id) == user_id, col(FormDraft.chat_id) == chat_id
+                )
+            )
+            return bool(result.rowcount)
+
+    async def prune(self, older_than: dt.timedelta) -> int:
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                delete(FormDraft).where(col(FormDraft.updated_at) < utcnow() - older_than)
+            )
+            return int(result.rowcount)

@@ -14,7 +14,7 @@ from telegram.ext import Application
 from bot.app import build, build_application, serve_webhook
 from bot.config import Settings, load_settings
 from bot.services import Services
-from tests.double import BotApiDouble
+from tests.double import BotApiDouble, Chat, Message, User
 
 
 @dataclass
@@ -103,3 +103,30 @@ def keyboard_data(message: object) -> dict[str, str]:
         for row in markup.get("inline_keyboard", [])
         for b in row
     }
+
+
+class Moderator:
+    """Drives a private chat the way a person does, counting what they send."""
+
+    def __init__(self, double: BotApiDouble, user: User, chat: Chat) -> None:
+        self.double, self.user, self.chat = double, user, chat
+        self.sent = 0
+
+    async def send(self, text: str) -> Message:
+        seen = len(self.double.messages_to(self.chat))
+        self.double.user_sends(self.user, self.chat, text)
+        self.sent += 1
+        return (await self.double.wait_for_messages(self.chat, seen + 1))[-1]
+
+    async def press(self, label: str, message: Message | None = None) -> Message:
+        message = message or self.double.messages_to(self.chat)[-1]
+        seen = len(self.double.messages_to(self.chat))
+        buttons = {
+            b["text"]: b["callback_data"]
+            for row in (message.reply_markup or {}).get("inline_keyboard", [])
+            for b in row
+        }
+        assert label in buttons, f"no button {label!r} in {list(buttons)}"
+        self.double.user_presses(self.user, message, buttons[label])
+        self.sent += 1
+        return (await self.double.wait_for_messages(self.chat, seen + 1))[-1]

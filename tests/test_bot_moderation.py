@@ -9,37 +9,10 @@ from typing import Any
 import pytest
 
 from domain.dataset import SAMPLE_PATH
-from tests.double import BotApiDouble, Chat, Message, User
-from tests.running_bot import running_bot
+from tests.double import BotApiDouble
+from tests.running_bot import Moderator, running_bot
 
 ADMIN = 900
-
-
-class Moderator:
-    """Drives a private chat the way a person does, counting what they send."""
-
-    def __init__(self, double: BotApiDouble, user: User, chat: Chat) -> None:
-        self.double, self.user, self.chat = double, user, chat
-        self.sent = 0
-
-    async def send(self, text: str) -> Message:
-        seen = len(self.double.messages_to(self.chat))
-        self.double.user_sends(self.user, self.chat, text)
-        self.sent += 1
-        return (await self.double.wait_for_messages(self.chat, seen + 1))[-1]
-
-    async def press(self, label: str, message: Message | None = None) -> Message:
-        message = message or self.double.messages_to(self.chat)[-1]
-        seen = len(self.double.messages_to(self.chat))
-        buttons = {
-            b["text"]: b["callback_data"]
-            for row in (message.reply_markup or {}).get("inline_keyboard", [])
-            for b in row
-        }
-        assert label in buttons, f"no button {label!r} in {list(buttons)}"
-        self.double.user_presses(self.user, message, buttons[label])
-        self.sent += 1
-        return (await self.double.wait_for_messages(self.chat, seen + 1))[-1]
 
 
 async def _admin(double: BotApiDouble) -> Moderator:
@@ -239,22 +212,36 @@ async def test_a_stale_form_is_refused_with_a_conflict_not_saved_over(
         # Meanwhile another moderator edits the same incident.
         saved = await second.send("/addpoint idlib-disputed-attack A hospital was hit")
         assert "Saved (version 2)" in (saved.plain or "")
-        await first.send("A second state media report.")
-        await first.send("-")
-        for _ in range(5):  # the form asks about the points there were when it opened
-            await first.press("… silent")
-        await first.send("-")
-        await first.send("-")
-        refused = await first.press("Save")
+        # The form's questions were about the version it opened on: the next answer
+        # closes it with the reason instead of collecting answers that cannot be saved.
+        refused = await first.send("A second state media report.")
+        after = await first.send("Syrian army retreats after Idlib attack")
         stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
-    assert "Not saved" in (refused.plain or "") and "changed by someone else" in (
-        refused.plain or ""
-    )
+    assert "Your open form was closed" in (refused.plain or "")
+    assert "changed by someone else" in (refused.plain or "")
+    assert "Reported militant offensive" in (after.plain or "")  # a plain check again
     assert (
         stored is not None
         and len(stored.accounts) == 4
         and stored.points[-1].text == "A hospital was hit"
     )
+
+
+async def test_a_change_between_the_last_answer_and_save_is_refused(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=f"{ADMIN},954") as bot:
+        first = await _admin(bot_api)
+        other_user = bot_api.add_user(954, "Other")
+        second = Moderator(bot_api, other_user, bot_api.add_private_chat(other_user))
+        await first.send("/addpoint idlib-disputed-attack")
+        summary = await first.send("Schools were closed across the province")
+        await second.send("/edit idlib-disputed-attack country Syrian Arab Republic")
+        refused = await first.press("Save", summary)
+        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+    assert "changed by someone else" in (refused.plain or "")
+    assert stored is not None and stored.country == "Syrian Arab Republic"
+    assert all(p.text != "Schools were closed across the province" for p in stored.points)
 
 
 async def test_bad_dataset_upload_gets_a_report_and_changes_nothing(

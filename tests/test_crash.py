@@ -19,7 +19,7 @@ from db.database import Database
 from domain.dataset import SAMPLE_PATH
 from tests.conftest import POSTGRES_URL, postgres_problem
 from tests.double import BotApiDouble
-from tests.running_bot import running_bot
+from tests.running_bot import Moderator, running_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -172,3 +172,85 @@ async def test_a_locked_sqlite_file_gets_a_plain_apology_and_the_bot_recovers(
     assert stored is not None and stored.country == "After" and stored.version == 3
     countries = [e.after["place"]["country"] for e in audit if e.action == "update" and e.after]
     assert countries == ["After", "Before"]
+
+
+def _bot_process(double: BotApiDouble, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+    """`factcheck-bot run` (polling, SQLite) as its own process, against the double."""
+    environment = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": double.token,
+        "TELEGRAM_API_BASE_URL": double.base_url,
+        "TELEGRAM_FILE_BASE_URL": double.base_file_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/forms.db",
+        "SAMPLE_DATA": "yes",
+        "ADMIN_IDS": "903",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / f"{name}.log").open("wb"),
+    )
+
+
+async def _polling(double: BotApiDouble, process: subprocess.Popen[bytes], since: int) -> None:
+    """Wait until the process asks for updates (it is ready), failing early if it died."""
+
+    def ready() -> bool | None:
+        assert process.poll() is None, "the bot process exited"
+        return len(double.calls("getUpdates")) > since or None
+
+    await double.wait_for(ready, timeout=30, what="the bot to start polling")
+
+
+async def test_sigkill_during_a_moderator_form_loses_no_answer_and_saves_once(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    user = bot_api.add_user(903, "Admin")
+    admin = Moderator(bot_api, user, bot_api.add_private_chat(user))
+    first = _bot_process(bot_api, tmp_path, "first")
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        await _polling(bot_api, first, 0)
+        await admin.send("/newsource")
+        await admin.send("Kurdish Red Crescent")
+        kind_question = await admin.send("NGO")  # typed, not pressed: kinds parse either way
+        assert "Other names" in (kind_question.plain or "")
+        first.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(first.wait, 30)
+
+        database = Database(f"sqlite:///{tmp_path}/forms.db")
+        try:
+            sources = await database.repository.list_sources()
+            assert "Kurdish Red Crescent" not in [s.name for s in sources]  # nothing half-saved
+        finally:
+            await database.close()
+
+        polls = len(bot_api.calls("getUpdates"))
+        second = _bot_process(bot_api, tmp_path, "second")
+        await _polling(bot_api, second, polls)
+        # The form goes on where it was, in the new process.
+        affiliation_question = await admin.send("KRC, Heyva Sor a Kurdistanê")
+        assert "affiliation" in (affiliation_question.plain or "").lower()
+        await admin.send("-")
+        confirmation = await admin.send("-")
+        assert "Kurdish Red Crescent" in (confirmation.plain or "")
+        assert "KRC" in (confirmation.plain or "")
+        saved = await admin.press("Save")
+        await bot_api.wait_until_idle(timeout=10)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                await asyncio.to_thread(process.wait, 30)
+    assert "Saved source" in (saved.plain or "")
+    replies = bot_api.messages_to(admin.chat)
+    assert len(replies) == admin.sent  # every message answered, none twice
+    database = Database(f"sqlite:///{tmp_path}/forms.db")
+    try:
+        sources = await database.repository.list_sources()
+        named = [s for s in sources if s.name == "Kurdish Red Crescent"]
+    finally:
+        await database.close()
+    assert len(named) == 1 and named[0].aliases == ("KRC", "Heyva Sor a Kurdistanê")

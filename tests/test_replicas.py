@@ -31,6 +31,7 @@ from db.repository import Actor
 from domain.dataset import SAMPLE_PATH
 from tests.conftest import POSTGRES_URL, postgres_problem
 from tests.double import BotApiDouble
+from tests.running_bot import Moderator
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "replica-secret-1"
@@ -325,3 +326,23 @@ def _json_lines(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return lines
+
+
+async def test_a_form_started_on_one_replica_goes_on_at_the_other(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port_factory: Callable[[], int]
+) -> None:
+    admin = bot_api.add_user(ADMIN, "Admin")
+    moderator = Moderator(bot_api, admin, bot_api.add_private_chat(admin))
+    async with cluster(bot_api, tmp_path, unused_tcp_port_factory) as running:
+        running.proxy.targets = ["a"]
+        await moderator.send("/addpoint idlib-disputed-attack")
+        running.proxy.targets = ["b"]
+        confirmation = await moderator.send("Bakeries in the province closed for a week")
+        assert "check and save" in (confirmation.plain or "")
+        running.proxy.targets = ["a"]
+        saved = await moderator.press("Save")
+        stored = await running.database.repository.get_incident("idlib-disputed-attack")
+    assert "Saved point #6" in (saved.plain or "")
+    assert stored is not None
+    assert [p.text for p in stored.points].count("Bakeries in the province closed for a week") == 1
+    assert [name for name, _ in running.proxy.forwarded] == ["a", "b", "a"]

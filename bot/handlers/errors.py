@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.handlers.checks import language_for
 from bot.i18n import t
@@ -16,6 +16,13 @@ log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _report(update, context)
+    # One failure, one apology: the update must not go on to handlers in later groups
+    # (a form's answer that failed to load would otherwise be read as a claim).
+    raise ApplicationHandlerStop
+
+
+async def _report(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
     if isinstance(error, Forbidden):
         # The user blocked the bot or removed it from the group: nothing to tell anyone.

@@ -11,15 +11,15 @@ from __future__ import annotations
 import functools
 import io
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from telegram import Message, MessageOriginChannel, MessageOriginUser, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.ext import ContextTypes, ConversationHandler
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.forms import Draft, Form, Step
+from bot.forms import FORM_TIMEOUT, Draft, Form, Step
 from bot.handlers.checks import channel_name
 from bot.notify import link_claim
 from bot.render import HTML, Button, inline_markup, shorten, split_message
@@ -33,7 +33,6 @@ from domain.moderation import InputError
 
 log = logging.getLogger(__name__)
 
-FORM = 1
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Any]]
 MAX_UPLOAD = 20 * 1024 * 1024  # Telegram lets bots download files up to 20 MB
 STANCE_CHOICES = [
@@ -69,7 +68,7 @@ def staff_only(*, admin: bool = False) -> Callable[[Handler], Handler]:
             svc = services(context)
             user, chat = update.effective_user, update.effective_chat
             if user is None or chat is None:
-                return ConversationHandler.END
+                return None
             what = handler.__name__
             role = await role_of(svc, user.id)
             allowed = role is Role.ADMIN if admin else role is not None
@@ -82,10 +81,10 @@ def staff_only(*, admin: bool = False) -> Callable[[Handler], Handler]:
                     if admin and role
                     else "This is for moderators only.",
                 )
-                return ConversationHandler.END
+                return None
             if chat.type != ChatType.PRIVATE:
                 await _refuse(update, "Moderator commands work only in a private chat with me.")
-                return ConversationHandler.END
+                return None
             return await handler(update, context)
 
         return guarded
@@ -151,88 +150,157 @@ async def _ask(update: Update, draft: Draft, problem: str | None = None) -> None
     await say(update, parts[-1], keyboard)
 
 
-async def _start_form(update: Update, context: ContextTypes.DEFAULT_TYPE, form: Form) -> int:
-    assert context.user_data is not None
-    draft = Draft(form, dict(form.initial))
-    context.user_data["draft"] = draft
+FormBuilder = Callable[[Services, Actor, dict[str, Any]], Awaitable["Form | str"]]
+
+
+def _where(update: Update) -> tuple[int, int]:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    return user.id, chat.id
+
+
+async def _open_form(update: Update, svc: Services, name: str, opened: dict[str, Any]) -> None:
+    """Build the form, store its empty draft, ask the first question."""
+    built = await FORM_BUILDERS[name](svc, actor_of(update), opened)
+    if isinstance(built, str):
+        await say(update, built)
+        return
+    draft = Draft(built)
+    user_id, chat_id = _where(update)
+    await svc.database.drafts.put(user_id, chat_id, draft.state())
+    svc.note_staff(user_id, True)  # only staff get here; their answers must find the form
     await _ask(update, draft)
-    return FORM
 
 
-async def form_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert context.user_data is not None
-    draft: Draft | None = context.user_data.get("draft")
+async def _open_draft(update: Update, svc: Services) -> tuple[Draft | None, bool]:
+    """The form this moderator has open in this chat, built again from its stored answers,
+    and whether the moderator was already told something about it.
+
+    A form whose subject is gone (say, its incident was deleted) is closed with a word; a
+    stored answer that no longer fits is asked again.
+    """
+    user_id, chat_id = _where(update)
+    state = await svc.database.drafts.get(user_id, chat_id, max_age=FORM_TIMEOUT)
+    if state is None:
+        return None, False
+    builder = FORM_BUILDERS.get(str(state.get("form")))
+    built = (
+        await builder(svc, actor_of(update), dict(state.get("opened") or {}))
+        if builder is not None
+        else "that form no longer exists"
+    )
+    if isinstance(built, str):
+        await svc.database.drafts.discard(user_id, chat_id)
+        await say(update, f"⚠️ Your open form was closed: {built}")
+        return None, True
+    draft, problem = Draft.resume(built, [str(a) for a in state.get("answers") or []])
+    if problem:
+        await svc.database.drafts.put(user_id, chat_id, draft.state())
+        await _ask(update, draft, problem)
+        return None, True
+    return draft, False
+
+
+async def _form_owner(update: Update, svc: Services) -> bool:
+    """Whether this update may belong to a moderator's form: cheap for everyone else."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or chat.type != ChatType.PRIVATE:
+        return False
+    if not await svc.maybe_staff(user.id):
+        return False
+    # The cache may be seconds old: a removed moderator's form goes no further.
+    if await role_of(svc, user.id) is None:
+        await svc.database.drafts.discard(user.id, chat.id)
+        return False
+    return True
+
+
+async def form_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """While a form is open, the moderator's messages answer it (checked before anything
+    else). Commands other than /cancel are answered with a reminder."""
+    svc = services(context)
     message = update.effective_message
-    if draft is None or message is None:
-        return ConversationHandler.END
+    if message is None or not await _form_owner(update, svc):
+        return
+    draft, replied = await _open_draft(update, svc)
+    if replied:
+        raise ApplicationHandlerStop
+    if draft is None:
+        return
+    text = message.text or ""
+    if text.startswith("/"):
+        if text.split()[0].split("@")[0].lower() == "/cancel":
+            return  # handled by /cancel itself
+        await _ask(update, draft, "a form is open: answer it, or send /cancel first")
+        raise ApplicationHandlerStop
     try:
-        draft.answer(message.text or "")
+        draft.answer(text)
     except InputError as problem:
         await _ask(update, draft, str(problem))
-        return FORM
+        raise ApplicationHandlerStop from None
+    await svc.database.drafts.put(*_where(update), draft.state())
     await _ask(update, draft)
-    return FORM
+    raise ApplicationHandlerStop
 
 
-async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert context.user_data is not None
+async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
     query = update.callback_query
-    draft: Draft | None = context.user_data.get("draft")
-    if query is None:
-        return ConversationHandler.END
+    if query is None or not await _form_owner(update, svc):
+        return  # not a moderator: refused and audited further down
+    draft, replied = await _open_draft(update, svc)
     if draft is None:
-        await query.answer("This form is closed.", show_alert=True)
-        return ConversationHandler.END
+        await query.answer("This form is closed." if not replied else None, show_alert=not replied)
+        raise ApplicationHandlerStop
     data = query.data or ""
     await query.answer()
+    user_id, chat_id = _where(update)
     if data == "m:x":
-        return await _cancel(update, context)
-    if data == "m:s":
+        await _cancel(update, svc)
+    elif data == "m:s":
         if draft.current() is not None:
             await _ask(update, draft, "answer the remaining questions first")
-            return FORM
+        else:
+            await _save_draft(update, svc, draft)
+    else:
+        parts = data.split(":")
         try:
-            done = await draft.form.save(draft.values)
-        except (InputError, RepositoryError) as problem:
-            await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
-            context.user_data.pop("draft", None)
-            return ConversationHandler.END
-        context.user_data.pop("draft", None)
-        await say(update, done)
-        return ConversationHandler.END
-    parts = data.split(":")
-    if len(parts) == 4 and parts[1] == "c" and parts[2].isdigit() and parts[3].isdigit():
-        try:
+            if not (len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit()):
+                raise InputError("that button is no longer in use")
             draft.choose(int(parts[2]), int(parts[3]))
         except InputError as problem:
             await _ask(update, draft, str(problem))
-            return FORM
-        await _ask(update, draft)
-        return FORM
-    await _ask(update, draft, "that button is no longer in use")
-    return FORM
+        else:
+            await svc.database.drafts.put(user_id, chat_id, draft.state())
+            await _ask(update, draft)
+    raise ApplicationHandlerStop
 
 
-async def _cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert context.user_data is not None
-    had = context.user_data.pop("draft", None) is not None
+async def _save_draft(update: Update, svc: Services, draft: Draft) -> None:
+    """Close the form, then save it. Closing first means that a crash in between loses
+    the draft rather than saving it twice on the next press of Save."""
+    where = _where(update)
+    await svc.database.drafts.discard(*where)
+    try:
+        done = await draft.form.save(draft.values)
+    except (InputError, RepositoryError) as problem:
+        await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
+        return
+    except Exception:
+        # Nothing was saved (the database failed): keep the form so Save can be pressed again.
+        await svc.database.drafts.put(*where, draft.state())
+        raise
+    await say(update, done)
+
+
+async def _cancel(update: Update, svc: Services) -> None:
+    had = await svc.database.drafts.discard(*_where(update))
     await say(update, "Cancelled; nothing was saved." if had else "Nothing to cancel.")
-    return ConversationHandler.END
 
 
 @staff_only()
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    return await _cancel(update, context)
-
-
-async def form_busy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """A command sent while a form is open: say so instead of ignoring it."""
-    assert context.user_data is not None
-    draft: Draft | None = context.user_data.get("draft")
-    if draft is None:
-        return ConversationHandler.END
-    await _ask(update, draft, "a form is open: answer it, or send /cancel first")
-    return FORM
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _cancel(update, services(context))
 
 
 def _opt(value: Any, empty: str = "—") -> str:
@@ -244,10 +312,11 @@ def _opt(value: Any, empty: str = "—") -> str:
 
 
 @staff_only()
-async def new_incident(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    svc = services(context)
-    actor = actor_of(update)
+async def new_incident(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _open_form(update, services(context), "incident", {})
 
+
+async def _incident_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Form | str:
     def parse_place(text: str, values: dict[str, Any]) -> tuple[str, ...]:
         names = moderation.parse_list(text, field="place")
         if not names:
@@ -295,7 +364,7 @@ async def new_incident(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
             f"Add what each source said with /addaccount {HTML.text(saved.key)}"
         )
 
-    form = Form(
+    return Form(
         "incident",
         "New incident",
         [
@@ -335,8 +404,8 @@ async def new_incident(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
         ],
         summary,
         save,
+        opened,
     )
-    return await _start_form(update, context, form)
 
 
 def _date_text(date: Any) -> str | None:
@@ -346,26 +415,25 @@ def _date_text(date: Any) -> str | None:
     return f"{start.isoformat()}" + (f"..{end.isoformat()}" if end and end != start else "")
 
 
+async def _save_new_source(svc: Services, actor: Actor, values: dict[str, Any]) -> str:
+    taken = [s.key for s in await svc.database.repository.list_sources(include_deleted=True)]
+    source = moderation.new_source(
+        key=moderation.slugify(values["name"], taken),
+        name=values["name"],
+        kind=values["kind"],
+        affiliation=values.get("affiliation") or "",
+        aliases=values.get("aliases") or (),
+        homepage=values.get("homepage"),
+    )
+    saved = await svc.database.repository.save_source(source, actor, expected_version=None)
+    return f"Saved source <code>{HTML.text(saved.key)}</code>: {HTML.text(saved.name)}"
+
+
 @staff_only()
-async def new_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def new_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/newsource asks step by step; /newsource Name | kind | aliases saves at once."""
     svc = services(context)
-    actor = actor_of(update)
     args = " ".join(context.args or []).strip()
-
-    async def save(values: dict[str, Any]) -> str:
-        taken = [s.key for s in await svc.database.repository.list_sources(include_deleted=True)]
-        source = moderation.new_source(
-            key=moderation.slugify(values["name"], taken),
-            name=values["name"],
-            kind=values["kind"],
-            affiliation=values.get("affiliation") or "",
-            aliases=values.get("aliases") or (),
-            homepage=values.get("homepage"),
-        )
-        saved = await svc.database.repository.save_source(source, actor, expected_version=None)
-        return f"Saved source <code>{HTML.text(saved.key)}</code>: {HTML.text(saved.name)}"
-
     if args:
         parts = [p.strip() for p in args.split("|")]
         if len(parts) < 2 or not parts[0]:
@@ -377,7 +445,7 @@ async def new_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
                     "kinds: " + ", ".join(k.value for k in SourceKind)
                 ),
             )
-            return ConversationHandler.END
+            return
         values: dict[str, Any] = {"name": parts[0], "kind": parts[1].lower().replace(" ", "_")}
         try:
             if len(parts) > 2:
@@ -386,10 +454,16 @@ async def new_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
                 values["affiliation"] = parts[3]
             if len(parts) > 4:
                 values["homepage"] = moderation.parse_url(parts[4], field="homepage")
-            await say(update, await save(values))
+            await say(update, await _save_new_source(svc, actor_of(update), values))
         except (InputError, RepositoryError) as problem:
             await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
-        return ConversationHandler.END
+        return
+    await _open_form(update, svc, "source", {})
+
+
+async def _source_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Form | str:
+    async def save(values: dict[str, Any]) -> str:
+        return await _save_new_source(svc, actor, values)
 
     def summary(values: dict[str, Any]) -> str:
         return "\n".join(
@@ -408,7 +482,7 @@ async def new_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             raise InputError("kind: press one of the buttons")
         return kind
 
-    form = Form(
+    return Form(
         "source",
         "New source",
         [
@@ -444,26 +518,33 @@ async def new_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         ],
         summary,
         save,
+        opened,
     )
-    return await _start_form(update, context, form)
 
 
 @staff_only()
-async def add_account(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def add_account(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/addaccount INCIDENT: which source, what it said, its figures and its stance per point."""
     svc = services(context)
-    actor = actor_of(update)
     key = (context.args or [""])[0]
-    incident = await svc.database.repository.get_incident(key) if key else None
-    if incident is None:
+    if not key or await svc.database.repository.get_incident(key) is None:
         await say(update, usage("Usage: /addaccount INCIDENT-ID") + "\n" + await _recent_ids(svc))
-        return ConversationHandler.END
+        return
+    await _open_form(update, svc, "account", {"incident": key})
+
+
+async def _account_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Form | str:
+    incident = await svc.database.repository.get_incident(str(opened.get("incident", "")))
+    if incident is None:
+        return "the incident was deleted meanwhile"
     sources = await svc.database.repository.list_sources()
     if not sources:
-        await say(update, "There are no sources yet: add one with /newsource first.")
-        return ConversationHandler.END
+        return "There are no sources yet: add one with /newsource first."
     by_key = {s.key: s for s in sources}
-    version = incident.version
+    opened.setdefault("version", incident.version)
+    version = _unchanged_since_opened(incident, opened)
+    if version is None:
+        return _changed_meanwhile(incident, "addaccount")
 
     def parse_source(text: str, values: dict[str, Any]) -> SourceView:
         wanted = text.strip()
@@ -534,7 +615,7 @@ async def add_account(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
             f"/show {HTML.text(saved.key)}"
         )
 
-    form = Form(
+    return Form(
         "account",
         "New account",
         [
@@ -573,8 +654,8 @@ async def add_account(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
         ],
         summary,
         save,
+        opened,
     )
-    return await _start_form(update, context, form)
 
 
 # --- one-line commands ---------------------------------------------------------------------
@@ -628,20 +709,28 @@ async def _save_edit(
 
 
 @staff_only()
-async def add_point(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def add_point(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/addpoint INCIDENT text saves at once; /addpoint INCIDENT asks for the text."""
     svc = services(context)
     args = context.args or []
     text = "Usage: /addpoint INCIDENT-ID [text of the point]"
     incident = await _incident_arg(update, svc, args[0] if args else "", text)
     if incident is None:
-        return ConversationHandler.END
+        return
     given = " ".join(args[1:]).strip()
     if given:
         await _save_edit(update, svc, incident, lambda i: moderation.add_point(i, given))
-        return ConversationHandler.END
-    version = incident.version
-    actor = actor_of(update)
+        return
+    await _open_form(update, svc, "point", {"incident": incident.key, "version": incident.version})
+
+
+async def _point_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Form | str:
+    incident = await svc.database.repository.get_incident(str(opened.get("incident", "")))
+    if incident is None:
+        return "the incident was deleted meanwhile"
+    version = _unchanged_since_opened(incident, opened)
+    if version is None:
+        return _changed_meanwhile(incident, "addpoint")
 
     async def save(values: dict[str, Any]) -> str:
         saved = await _save_form_change(
@@ -653,7 +742,7 @@ async def add_point(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         )
 
     existing = "\n".join(f"#{n} {HTML.text(p.text)}" for n, p in enumerate(incident.points, 1))
-    form = Form(
+    return Form(
         "point",
         "New point",
         [
@@ -666,8 +755,34 @@ async def add_point(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         ],
         lambda values: f"<b>Point:</b> {HTML.text(values['text'])}",
         save,
+        opened,
     )
-    return await _start_form(update, context, form)
+
+
+def _unchanged_since_opened(incident: IncidentView, opened: dict[str, Any]) -> int | None:
+    """The version a form was opened on, if the incident is still at it.
+
+    Its questions were asked about that version (its points, say): answers given to an
+    older picture must not be saved over a newer one.
+    """
+    version = int(opened.get("version", incident.version))
+    return version if version == incident.version else None
+
+
+def _changed_meanwhile(incident: IncidentView, command: str) -> str:
+    return (
+        f"the incident was changed by someone else meanwhile (now version {incident.version});"
+        f" nothing was saved. Look with /show {HTML.text(incident.key)}, then start again"
+        f" with /{command} {HTML.text(incident.key)}"
+    )
+
+
+FORM_BUILDERS: dict[str, FormBuilder] = {
+    "incident": _incident_form,
+    "source": _source_form,
+    "account": _account_form,
+    "point": _point_form,
+}
 
 
 @staff_only()
