@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import BotCommand, MessageEntity, Update
@@ -24,7 +27,9 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.delivery import PatientRateLimiter
 from bot.handlers import buttons, checks, errors, inline, moderation, users
+from bot.inbox import LEASE
 from bot.logs import setup_logging
+from bot.polling import LONG_POLL_SECONDS, poll
 from bot.processing import OrderedUpdateProcessor
 from bot.services import SERVICES_KEY, Services
 from bot.web import WebhookServer, webhook_path
@@ -93,13 +98,13 @@ class _MentionsBot(filters.MessageFilter):
         )
 
 
-def build_application(settings: Settings, svc: Services, *, webhook: bool = False) -> Application:  # type: ignore[type-arg]
-    builder = ApplicationBuilder()
-    if webhook:
-        # Updates arrive through bot.web.WebhookServer, which also serves health and metrics.
-        builder = builder.updater(None)
+def build_application(settings: Settings, svc: Services) -> Application:  # type: ignore[type-arg]
+    # Updates arrive through our own poller (bot.polling) or webhook server (bot.web),
+    # both of which write them down before Telegram is told they arrived.
     application = (
-        builder.token(settings.telegram_bot_token)
+        ApplicationBuilder()
+        .updater(None)
+        .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.file_base_url())
         # Telegram's flood limits: about 30 messages a second overall and 20 a minute in a
@@ -174,6 +179,10 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
             _sync_index, interval=svc.settings.sync_interval, first=svc.settings.sync_interval
         )
         application.job_queue.run_repeating(_prune, interval=3600, first=60)
+        if svc.shared:
+            application.job_queue.run_repeating(
+                _take_over_orphans, interval=LEASE.total_seconds() / 4, first=LEASE.total_seconds()
+            )
     for language, commands in COMMANDS.items():
         await application.bot.set_my_commands(
             commands, language_code=None if language == "en" else language
@@ -202,12 +211,59 @@ async def _post_shutdown(application: Application) -> None:  # type: ignore[type
     await svc.stop()
 
 
-def build(settings: Settings, *, webhook: bool | None = None) -> tuple[Application, Services]:  # type: ignore[type-arg]
+def build(settings: Settings) -> tuple[Application, Services]:  # type: ignore[type-arg]
     svc = Services.create(settings)
-    application = build_application(
-        settings, svc, webhook=settings.webhook_mode if webhook is None else webhook
-    )
-    return application, svc
+    return build_application(settings, svc), svc
+
+
+async def _take_over(application: Application, svc: Services, *, starting: bool) -> None:  # type: ignore[type-arg]
+    """Queue the updates that arrived but were never finished.
+
+    A single process (SQLite) starting up owns every unfinished update: they are its own,
+    from before a crash. Replicas on PostgreSQL take over only what has been left longer
+    than a live replica could take, and look again now and then for a replica that died.
+    """
+    older_than = LEASE if svc.shared or not starting else dt.timedelta(0)
+    for update in await svc.inbox.take_over(application.bot, older_than=older_than):
+        await application.update_queue.put(update)
+
+
+async def _take_over_orphans(context: CallbackContext) -> None:  # type: ignore[type-arg]
+    svc: Services = context.application.bot_data[SERVICES_KEY]
+    try:
+        await _take_over(context.application, svc, starting=False)
+    except Exception:
+        log.warning("could not look for unfinished updates", exc_info=True)
+
+
+@asynccontextmanager
+async def _running(application: Application, svc: Services) -> AsyncIterator[None]:  # type: ignore[type-arg]
+    """The application started, with the updates left unfinished last time queued first;
+    on leaving, every queued and in-flight update is finished before it closes."""
+    async with application:
+        assert application.post_init is not None and application.post_shutdown is not None
+        await application.post_init(application)
+        await application.start()
+        try:
+            await _take_over(application, svc, starting=True)
+            yield
+        finally:
+            await application.stop()
+            await application.post_shutdown(application)
+
+
+async def serve_polling(
+    application: Application,  # type: ignore[type-arg]
+    svc: Services,
+    stop: asyncio.Event,
+    *,
+    long_poll: int = LONG_POLL_SECONDS,
+) -> None:
+    """Long polling until `stop` is set, then a graceful shutdown."""
+    async with _running(application, svc):
+        log.info("polling mode: ready")
+        await poll(application, svc.inbox, stop, long_poll=long_poll)
+        log.info("stopping: no new updates; finishing the ones in progress")
 
 
 async def serve_webhook(
@@ -221,10 +277,7 @@ async def serve_webhook(
     Shutdown order matters: first stop taking updates (Telegram retries them, reaching a
     live replica), then let every queued and in-flight update finish, then close.
     """
-    async with application:
-        assert application.post_init is not None and application.post_shutdown is not None
-        await application.post_init(application)
-        await application.start()
+    async with _running(application, svc):
         server = WebhookServer(
             application,
             svc,
@@ -234,20 +287,18 @@ async def serve_webhook(
             port=settings.webhook_port,
         )
         await server.start()
-        await application.bot.set_webhook(
-            settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-            max_connections=100,
-        )
-        log.info("webhook mode: ready")
         try:
+            await application.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+                max_connections=100,
+            )
+            log.info("webhook mode: ready")
             await stop.wait()
         finally:
             log.info("stopping: no new updates; finishing the ones in progress")
             await server.stop()
-            await application.stop()
-            await application.post_shutdown(application)
 
 
 def run_bot(settings: Settings) -> int:
@@ -274,19 +325,22 @@ def _run(settings: Settings) -> int:
         settings.webhook_secret,
     )
     application, svc = build(settings)
-    if not settings.webhook_mode:
-        log.info("starting in polling mode")
-        # run_polling finishes in-flight updates on SIGTERM/SIGINT before it returns.
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
-        return 0
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await serve_webhook(application, svc, settings, stop)
+        if settings.webhook_mode:
+            await serve_webhook(application, svc, settings, stop)
+        else:
+            await serve_polling(application, svc, stop)
 
-    log.info("starting in webhook mode on %s:%s", settings.webhook_listen, settings.webhook_port)
+    if settings.webhook_mode:
+        log.info(
+            "starting in webhook mode on %s:%s", settings.webhook_listen, settings.webhook_port
+        )
+    else:
+        log.info("starting in polling mode")
     asyncio.run(main())
     return 0

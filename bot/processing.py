@@ -1,4 +1,7 @@
-"""How updates are processed: concurrently across chats, in order within a chat, once.
+"""How updates are processed: concurrently across chats, in order within a chat.
+
+Duplicates never get here: the inbox (bot/inbox.py) drops them on arrival, and each update
+is marked done in it once handled.
 
 Each update gets one structured log line with its kind, latency and outcome — never the
 message text at INFO, which is the user's and not the operator's.
@@ -70,18 +73,6 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             return
         svc = self._services
         started = time.perf_counter()
-        try:
-            first = await svc.first_delivery(update.update_id)
-        except Exception:
-            # Without the database the update is handled anyway: its handler will apologise
-            # to the user, which beats dropping the update without a word.
-            log.warning("could not record update %s as seen", update.update_id, exc_info=True)
-            first = True
-        if not first:
-            svc.metrics.duplicates.inc()
-            coroutine.close()  # type: ignore[attr-defined]
-            log.info("duplicate update skipped", extra={"update_id": update.update_id})
-            return
         chat = update.effective_chat
         user = update.effective_user
         key = chat.id if chat is not None else (user.id if user is not None else 0)
@@ -112,6 +103,11 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
                 },
             )
             outcome.reset(token)
+        # Handled, with an answer or an apology: it must not be handled again after a restart.
+        try:
+            await svc.inbox.finish(update.update_id)
+        except Exception:
+            log.warning("could not mark update %s done", update.update_id, exc_info=True)
 
     async def initialize(self) -> None:
         pass

@@ -12,6 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.forms import FORM_TIMEOUT
+from bot.inbox import Inbox
 from bot.metrics import Metrics
 from db.database import Database, SampleData
 from domain.checker import ClaimChecker
@@ -19,7 +20,7 @@ from domain.ratelimit import SlidingWindowLimiter
 
 SERVICES_KEY = "services"
 INLINE_CACHE_SIZE = 512
-SEEN_UPDATES_KEPT = 50_000
+USERS_REMEMBERED = 50_000
 SHARED_STATE_DAYS = 2
 # Whether a user is staff is asked for every private message (are they answering a form?);
 # a few seconds of staleness only delays a brand-new moderator's first form.
@@ -32,11 +33,11 @@ class Services:
     database: Database
     checker: ClaimChecker
     limiter: SlidingWindowLimiter
+    inbox: Inbox
     inline_cache: OrderedDict[tuple[int, str], list[Any]] = field(default_factory=OrderedDict)
     inline_chosen: int = 0
     metrics: Metrics = field(default_factory=Metrics)
     last_change: int = 0
-    _seen_updates: OrderedDict[int, None] = field(default_factory=OrderedDict)
     _languages: OrderedDict[int, str | None] = field(default_factory=OrderedDict)
     _seen_changes: set[int] = field(default_factory=set)
     _staff: OrderedDict[int, tuple[bool, float]] = field(default_factory=OrderedDict)
@@ -45,19 +46,22 @@ class Services:
     def shared(self) -> bool:
         """Several processes may share a PostgreSQL database; an SQLite file has one bot.
 
-        Shared deployments keep duplicate detection and rate limits in the database, so
-        every replica sees the same; a single process keeps them in memory, which is faster.
+        Shared deployments keep rate limits in the database, so every replica sees the
+        same; a single process keeps them in memory, which is faster.
         """
         return not self.database.is_embedded
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> Services:
         database = database or Database(settings.database_url)
+        metrics = Metrics()
         return cls(
             settings=settings,
             database=database,
             checker=ClaimChecker(database.repository),
             limiter=SlidingWindowLimiter(settings.checks_per_minute),
+            inbox=Inbox(database.inbox, metrics.duplicates),
+            metrics=metrics,
         )
 
     async def start(self) -> None:
@@ -89,7 +93,7 @@ class Services:
             return self._languages[user_id]
         choice = await self.database.community.language_of(user_id)
         self._languages[user_id] = choice
-        while len(self._languages) > SEEN_UPDATES_KEPT:
+        while len(self._languages) > USERS_REMEMBERED:
             self._languages.popitem(last=False)
         return choice
 
@@ -116,18 +120,8 @@ class Services:
     def note_staff(self, user_id: int, staff: bool) -> None:
         self._staff[user_id] = (staff, time.monotonic() + STAFF_CACHE_SECONDS)
         self._staff.move_to_end(user_id)
-        while len(self._staff) > SEEN_UPDATES_KEPT:
+        while len(self._staff) > USERS_REMEMBERED:
             self._staff.popitem(last=False)
-
-    async def first_delivery(self, update_id: int) -> bool:
-        if self.shared:
-            return await self.database.shared.first_delivery(update_id)
-        if update_id in self._seen_updates:
-            return False
-        self._seen_updates[update_id] = None
-        while len(self._seen_updates) > SEEN_UPDATES_KEPT:
-            self._seen_updates.popitem(last=False)
-        return True
 
     async def allow_check(self, user_id: int) -> bool:
         if not self.shared:

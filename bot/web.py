@@ -58,7 +58,7 @@ class WebhookServer:
         app.router.add_get("/healthz", self._health)
         app.router.add_get("/metrics", self._metrics)
         # A few seconds for requests in progress to finish when stopping; the updates they
-        # carry are already queued, and Telegram retries any it did not get a 200 for.
+        # carry are already written down, and Telegram retries any it did not get a 200 for.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
 
     async def start(self) -> None:
@@ -83,7 +83,8 @@ class WebhookServer:
             update = Update.de_json(data, self._application.bot)
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             return web.Response(status=400, text="not an update")
-        await self._application.update_queue.put(update)
+        for new in await self._services.inbox.accept([(update, data)]):
+            await self._application.update_queue.put(new)
         return web.Response(text="ok")
 
     async def _health(self, request: web.Request) -> web.Response:

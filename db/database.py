@@ -18,6 +18,7 @@ from db.repository import (
     Repository,
     SharedState,
     StaffRepository,
+    UpdateInbox,
 )
 from domain.dataset import SAMPLE_PATH
 
@@ -36,6 +37,7 @@ class Database:
         self.staff = StaffRepository(sessions, self.repository)
         self.shared = SharedState(sessions)
         self.drafts = FormDrafts(sessions)
+        self.inbox = UpdateInbox(sessions)
 
     @property
     def is_embedded(self) -> bool:

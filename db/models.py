@@ -304,15 +304,24 @@ class IncidentChange(SQLModel, table=True):
     at: dt.datetime = _created()
 
 
-class ProcessedUpdate(SQLModel, table=True):
-    """Telegram update ids already handled: a webhook delivered twice is answered once."""
+class InboxUpdate(SQLModel, table=True):
+    """A Telegram update, written down when it arrives and marked done once handled.
 
-    __tablename__ = "processed_update"
+    Written before Telegram is told the update arrived, so an update in hand when the
+    process dies is handled after the restart; its id also makes an update delivered
+    twice (Telegram retries webhooks) the same row, answered once.
+    """
+
+    __tablename__ = "update_inbox"
 
     update_id: int = Field(
         sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
-    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    received_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # When a process took it on; one that died leaves it old, and another takes it over.
+    claimed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    done_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RateWindow(SQLModel, table=True):

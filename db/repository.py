@@ -26,13 +26,13 @@ from db.models import (
     Feedback,
     Figure,
     FormDraft,
+    InboxUpdate,
     Incident,
     IncidentChange,
     KnownPostRecord,
     MatchPhrase,
     Moderator,
     Point,
-    ProcessedUpdate,
     RateWindow,
     Source,
     UnmatchedAsker,
@@ -1437,16 +1437,6 @@ class SharedState:
         newest = max([last_id, *(change_id for change_id, _ in fresh)])
         return newest, list(dict.fromkeys(key for _, key in fresh))
 
-    async def first_delivery(self, update_id: int) -> bool:
-        """True the first time an update id is seen by any process, False after."""
-        async with self._sessions() as session:
-            try:
-                async with session.begin():
-                    session.add(ProcessedUpdate(update_id=update_id, at=utcnow()))
-            except IntegrityError:
-                return False
-        return True
-
     async def count_check(self, user_id: int, window: int) -> int:
         """Count one more check for a user in a time window; returns the window's total."""
         async with self._sessions() as session, session.begin():
@@ -1461,7 +1451,9 @@ class SharedState:
     async def prune(self, older_than: dt.datetime, window_before: int) -> None:
         async with self._sessions() as session, session.begin():
             await session.execute(
-                delete(ProcessedUpdate).where(col(ProcessedUpdate.at) < older_than)
+                delete(InboxUpdate).where(
+                    col(InboxUpdate.received_at) < older_than, col(InboxUpdate.done_at).is_not(None)
+                )
             )
             await session.execute(delete(RateWindow).where(col(RateWindow.window) < window_before))
             await session.execute(delete(IncidentChange).where(col(IncidentChange.at) < older_than))
@@ -1513,3 +1505,78 @@ class FormDrafts:
                 delete(FormDraft).where(col(FormDraft.updated_at) < utcnow() - older_than)
             )
             return int(result.rowcount)
+
+
+class UpdateInbox:
+    """Telegram updates between arrival and being handled, shared by every bot process."""
+
+    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+        self._sessions = sessions
+
+    async def accept(self, updates: Sequence[tuple[int, dict[str, Any]]]) -> set[int]:
+        """Write the updates down; returns the ids seen for the first time (the rest were
+        delivered before, to this process or another)."""
+        if not updates:
+            return set()
+        now = utcnow()
+        rows = [
+            {"update_id": update_id, "payload": payload, "received_at": now, "claimed_at": now}
+            for update_id, payload in updates
+        ]
+        async with self._sessions() as session, session.begin():
+            dialect = session.bind.dialect.name
+            module = postgresql if dialect == "postgresql" else sqlite
+            statement = (
+                module.insert(InboxUpdate)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["update_id"])
+                .returning(col(InboxUpdate.update_id))
+            )
+            return {int(update_id) for update_id in (await session.execute(statement)).scalars()}
+
+    async def finish(self, update_ids: Iterable[int]) -> None:
+        ids = list(update_ids)
+        if not ids:
+            return
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(InboxUpdate)
+                .where(col(InboxUpdate.update_id).in_(ids))
+                .values(done_at=utcnow(), payload=None)
+            )
+
+    async def take_over(
+        self, claimed_before: dt.datetime, limit: int = 1000
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Unfinished updates whose process took them on before `claimed_before` (it died,
+        or it is this process starting again), now claimed by the caller; oldest first."""
+        async with self._sessions() as session, session.begin():
+            stale = (
+                select(col(InboxUpdate.update_id))
+                .where(
+                    col(InboxUpdate.done_at).is_(None),
+                    col(InboxUpdate.claimed_at) < claimed_before,
+                )
+                .order_by(col(InboxUpdate.update_id))
+                .limit(limit)
+            )
+            rows = (
+                await session.execute(
+                    update(InboxUpdate)
+                    .where(
+                        col(InboxUpdate.update_id).in_(stale.scalar_subquery()),
+                        # Checked again by the update itself: of two processes taking over
+                        # at once, the second finds the claim fresh and takes nothing.
+                        col(InboxUpdate.claimed_at) < claimed_before,
+                        col(InboxUpdate.done_at).is_(None),
+                    )
+                    .values(claimed_at=utcnow())
+                    .returning(col(InboxUpdate.update_id), col(InboxUpdate.payload))
+                )
+            ).all()
+        return sorted((int(update_id), payload or {}) for update_id, payload in rows)
+
+    async def unfinished(self) -> int:
+        async with self._sessions() as session:
+            statement = select(func.count()).where(col(InboxUpdate.done_at).is_(None))
+            return int((await session.execute(statement)).scalar_one())

@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.app import build, build_application, serve_webhook
+from bot.app import build, serve_polling, serve_webhook
 from bot.config import Settings, load_settings
 from bot.services import Services
 from tests.double import BotApiDouble, Chat, Message, User
@@ -46,7 +46,6 @@ async def running_bot(
     double: BotApiDouble,
     tmp_path: Path,
     *,
-    polling: bool = True,
     webhook_port: int | None = None,
     **overrides: str,
 ) -> AsyncIterator[RunningBot]:
@@ -72,23 +71,18 @@ async def running_bot(
             await serving
         return
     settings = bot_settings(double, tmp_path, **overrides)
-    svc = Services.create(settings)
-    application = build_application(settings, svc)
-    async with application:
-        assert application.post_init is not None
-        await application.post_init(application)
-        await application.start()
-        assert application.updater is not None
-        if polling:
-            await application.updater.start_polling(poll_interval=0.0, timeout=1)
-        try:
-            yield RunningBot(double, application, svc, settings)
-        finally:
-            if application.updater.running:
-                await application.updater.stop()
-            await application.stop()
-            assert application.post_shutdown is not None
-            await application.post_shutdown(application)
+    application, svc = build(settings)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve_polling(application, svc, stop, long_poll=1))
+    await double.wait_for(
+        lambda: double.calls("getUpdates") or (serving.done() and serving.result()),
+        what="the first getUpdates",
+    )
+    try:
+        yield RunningBot(double, application, svc, settings)
+    finally:
+        stop.set()
+        await serving
 
 
 def plain_texts(messages: list[Any]) -> list[str]:

@@ -1,0 +1,74 @@
+"""Long polling that writes each batch of updates down before confirming it to Telegram.
+
+python-telegram-bot's own updater confirms a batch by asking for the next one straight
+away, while the batch is still being handled; a process killed then loses it. Here the
+batch goes into the inbox first, and only then is the next batch (which confirms this one)
+asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import Application
+
+from bot.inbox import Inbox
+
+log = logging.getLogger(__name__)
+
+LONG_POLL_SECONDS = 10
+MAX_PAUSE_SECONDS = 30.0
+
+
+async def poll(
+    application: Application,  # type: ignore[type-arg]
+    inbox: Inbox,
+    stop: asyncio.Event,
+    *,
+    long_poll: int = LONG_POLL_SECONDS,
+) -> None:
+    """Fetch updates until `stop` is set; each new one goes to the application's queue."""
+    bot = application.bot
+    # A webhook, if one was set, would keep getUpdates from working.
+    await bot.delete_webhook()
+    offset: int | None = None
+    failures = 0
+    while not stop.is_set():
+        fetch = asyncio.ensure_future(
+            bot.get_updates(offset=offset, timeout=long_poll, allowed_updates=Update.ALL_TYPES)
+        )
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not fetch.done():
+            # Whatever this fetch would have returned is not confirmed: Telegram keeps it.
+            fetch.cancel()
+            break
+        try:
+            updates = fetch.result()
+            fresh = await inbox.accept([(update, update.to_dict()) for update in updates])
+        except InvalidToken:
+            raise
+        except (TelegramError, OSError, SQLAlchemyError) as problem:
+            failures += 1
+            pause = min(MAX_PAUSE_SECONDS, 0.25 * 2 ** min(failures, 8))
+            log.warning("getting updates failed (%s); trying again in %.1fs", problem, pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+            continue
+        failures = 0
+        for update in fresh:
+            await application.update_queue.put(update)
+        if updates:
+            offset = updates[-1].update_id + 1
+    if offset is not None:
+        # Confirm the last batch, which is in the inbox, so it is not fetched again.
+        try:
+            await bot.get_updates(offset=offset, timeout=0)
+        except TelegramError as problem:
+            log.warning("could not confirm the last updates (%s); they will be skipped", problem)
