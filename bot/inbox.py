@@ -32,10 +32,15 @@ LEASE = dt.timedelta(seconds=60)
 
 
 class Inbox:
+    """Arrivals and finished updates go to the database together: one writer, one
+    transaction for everything that piled up meanwhile (a group commit), so that on
+    SQLite, with its single writer, they never queue behind each other one by one."""
+
     def __init__(self, store: UpdateInbox, duplicates: Counter | None = None) -> None:
         self._store = store
         self._duplicates = duplicates
-        self._finished: list[tuple[int, asyncio.Future[None]]] = []
+        self._arrived: list[tuple[int, dict[str, Any], asyncio.Future[bool]]] = []
+        self._finished: list[tuple[int, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
 
     async def accept(self, updates: Sequence[tuple[Update, dict[str, Any]]]) -> list[Update]:
@@ -46,43 +51,63 @@ class Inbox:
         noticed), users still get an answer, or a plain "try again" from a handler that
         needs the database, instead of silence until it is back.
         """
-        try:
-            fresh = await self._store.accept(
-                [(update.update_id, payload) for update, payload in updates]
-            )
-        except Exception as problem:
-            log.warning("could not write %d update(s) down: %s", len(updates), problem)
+        loop = asyncio.get_running_loop()
+        waiting = []
+        for update, payload in updates:
+            first: asyncio.Future[bool] = loop.create_future()
+            self._arrived.append((update.update_id, payload, first))
+            waiting.append(first)
+        self._wake()
+        results = await asyncio.gather(*waiting, return_exceptions=True)
+        problems = [r for r in results if isinstance(r, BaseException)]
+        if problems:
+            log.warning("could not write %d update(s) down: %s", len(updates), problems[0])
             return [update for update, _ in updates]
-        skipped = len(updates) - len(fresh)
+        fresh = [bool(r) for r in results]
+        skipped = fresh.count(False)
         if skipped:
             log.info("%d update(s) delivered before were skipped", skipped)
             if self._duplicates is not None:
                 self._duplicates.inc(skipped)
-        return [update for update, _ in updates if update.update_id in fresh]
+        return [update for (update, _), new in zip(updates, fresh, strict=True) if new]
 
     async def finish(self, update_id: int) -> None:
-        """Mark an update handled. Concurrent calls share one write (a group commit): the
-        caller waits for the write that includes its update."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        """Mark an update handled; returns once that is written."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._finished.append((update_id, done))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_finished())
+        self._wake()
         await done
 
-    async def _write_finished(self) -> None:
+    def _wake(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
         try:
-            while self._finished:
-                batch, self._finished = self._finished, []
+            while self._arrived or self._finished:
+                arrived, self._arrived = self._arrived, []
+                finished, self._finished = self._finished, []
+                waiting = [f for *_, f in arrived] + [f for _, f in finished]
+                rows = {update_id: payload for update_id, payload, _ in arrived}
                 try:
-                    await self._store.finish(update_id for update_id, _ in batch)
+                    fresh = await self._store.record(
+                        list(rows.items()), [update_id for update_id, _ in finished]
+                    )
                 except Exception as problem:
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_exception(problem)
-                else:
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_result(None)
+                    for future in waiting:
+                        if not future.done():
+                            future.set_exception(problem)
+                    continue
+                for update_id, _, future in arrived:
+                    # The same update twice in one batch (two webhook posts at once) is
+                    # new only the first time.
+                    first = update_id in fresh
+                    fresh.discard(update_id)
+                    if not future.done():
+                        future.set_result(first)
+                for _, future in finished:
+                    if not future.done():
+                        future.set_result(True)
         finally:
             self._writer = None
 

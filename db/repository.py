@@ -1513,37 +1513,45 @@ class UpdateInbox:
     def __init__(self, sessions: async_sessionmaker[Any]) -> None:
         self._sessions = sessions
 
-    async def accept(self, updates: Sequence[tuple[int, dict[str, Any]]]) -> set[int]:
-        """Write the updates down; returns the ids seen for the first time (the rest were
-        delivered before, to this process or another)."""
-        if not updates:
-            return set()
+    async def record(
+        self,
+        arrived: Sequence[tuple[int, dict[str, Any]]] = (),
+        finished: Iterable[int] = (),
+    ) -> set[int]:
+        """In one transaction, write down updates that arrived and mark others done; returns
+        the ids of the arrivals seen for the first time (the rest were delivered before, to
+        this process or another)."""
+        done = list(finished)
         now = utcnow()
-        rows = [
-            {"update_id": update_id, "payload": payload, "received_at": now, "claimed_at": now}
-            for update_id, payload in updates
-        ]
+        fresh: set[int] = set()
         async with self._sessions() as session, session.begin():
-            dialect = session.bind.dialect.name
-            module = postgresql if dialect == "postgresql" else sqlite
-            statement = (
-                module.insert(InboxUpdate)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["update_id"])
-                .returning(col(InboxUpdate.update_id))
-            )
-            return {int(update_id) for update_id in (await session.execute(statement)).scalars()}
+            if arrived:
+                dialect = session.bind.dialect.name
+                module = postgresql if dialect == "postgresql" else sqlite
+                rows = [
+                    {"update_id": i, "payload": payload, "received_at": now, "claimed_at": now}
+                    for i, payload in arrived
+                ]
+                statement = (
+                    module.insert(InboxUpdate)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=["update_id"])
+                    .returning(col(InboxUpdate.update_id))
+                )
+                fresh = {int(i) for i in (await session.execute(statement)).scalars()}
+            if done:
+                await session.execute(
+                    update(InboxUpdate)
+                    .where(col(InboxUpdate.update_id).in_(done))
+                    .values(done_at=now, payload=None)
+                )
+        return fresh
+
+    async def accept(self, updates: Sequence[tuple[int, dict[str, Any]]]) -> set[int]:
+        return await self.record(arrived=updates)
 
     async def finish(self, update_ids: Iterable[int]) -> None:
-        ids = list(update_ids)
-        if not ids:
-            return
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(InboxUpdate)
-                .where(col(InboxUpdate.update_id).in_(ids))
-                .values(done_at=utcnow(), payload=None)
-            )
+        await self.record(finished=update_ids)
 
     async def take_over(
         self, claimed_before: dt.datetime, limit: int = 1000
