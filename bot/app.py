@@ -230,6 +230,8 @@ async def _take_over(application: Application, svc: Services, *, starting: bool)
 
 async def _take_over_orphans(context: CallbackContext) -> None:  # type: ignore[type-arg]
     svc: Services = context.application.bot_data[SERVICES_KEY]
+    if not context.application.running:
+        return  # stopping: what is queued now would never be read
     try:
         await _take_over(context.application, svc, starting=False)
     except Exception:

@@ -134,9 +134,7 @@ def load_settings(
         "MAX_MESSAGES_PER_SECOND", 30, _non_negative, "a whole number, 0 for no limit"
     )
     sync_interval = parse("SYNC_INTERVAL", 0.5, _seconds, "seconds between 0.05 and 60")
-    telegram_timeout = parse(
-        "TELEGRAM_TIMEOUT", 20.0, _seconds, "seconds between 0.05 and 60"
-    )
+    telegram_timeout = parse("TELEGRAM_TIMEOUT", 20.0, _seconds, "seconds between 0.05 and 60")
     level = parse(
         "LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True), "a log level"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -12,6 +13,9 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
 log = logging.getLogger(__name__)
+
+# The chat whose update this task is handling (set by bot.processing), if any.
+replying_to: ContextVar[int | None] = ContextVar("replying_to", default=None)
 
 Answer = bool | dict[str, Any] | list[dict[str, Any]]
 
@@ -58,28 +62,39 @@ class PatientRateLimiter(AIORateLimiter):
             except BadRequest:
                 raise
             except TimedOut as error:
-                if endpoint == "getUpdates":
+                if not _never_sent(error):
+                    await self._hold_chat(endpoint, data)
                     raise
-                if not _never_sent(error) or attempt == self._network_retries:
-                    if "chat_id" in data and self._settle > 0:
-                        log.warning(
-                            "%s got no answer in time; not repeated, as it may still arrive;"
-                            " holding this chat for %.1fs",
-                            endpoint,
-                            self._settle,
-                        )
-                        await asyncio.sleep(self._settle)
+                if attempt == self._network_retries:
                     raise
                 pause = self._backoff * 2**attempt
                 log.warning("%s could not be sent (%s); retrying in %.1fs", endpoint, error, pause)
                 await asyncio.sleep(pause)
             except NetworkError as error:
-                if attempt == self._network_retries or endpoint == "getUpdates":
+                if attempt == self._network_retries:
                     raise
                 pause = self._backoff * 2**attempt
                 log.warning("%s failed (%s); retrying in %.1fs", endpoint, error, pause)
                 await asyncio.sleep(pause)
         raise AssertionError("unreachable")
+
+
+    async def _hold_chat(self, endpoint: str, data: dict[str, Any]) -> None:
+        """After a send that may still arrive, keep the chat's next reply back a while.
+
+        Only the chat whose update is being handled can be held (its updates wait for this
+        one); a timed-out message to another chat is left to arrive when it will.
+        """
+        chat = data.get("chat_id")
+        if self._settle <= 0 or chat is None or str(chat) != str(replying_to.get()):
+            return
+        log.warning(
+            "%s got no answer in time; not repeated, as it may still arrive;"
+            " holding this chat for %.1fs",
+            endpoint,
+            self._settle,
+        )
+        await asyncio.sleep(self._settle)
 
 
 def _never_sent(error: TimedOut) -> bool:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 # A replica that has not finished an update this long after taking it on is presumed dead
 # and the update is taken over by another; no handler runs anywhere near this long.
 LEASE = dt.timedelta(seconds=60)
+MAX_ATTEMPTS = 3
 
 
 class Inbox:
@@ -42,6 +43,8 @@ class Inbox:
         self._arrived: list[tuple[int, dict[str, Any], asyncio.Future[bool]]] = []
         self._finished: list[tuple[int, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
+        # Accepted or taken over here and not finished yet: renewed, never taken over.
+        self._in_hand: set[int] = set()
 
     async def accept(self, updates: Sequence[tuple[Update, dict[str, Any]]]) -> list[Update]:
         """Write the updates down; returns those not delivered before, in order.
@@ -64,6 +67,7 @@ class Inbox:
             log.warning("could not write %d update(s) down: %s", len(updates), problems[0])
             return [update for update, _ in updates]
         fresh = [bool(r) for r in results]
+        self._in_hand.update(u.update_id for (u, _), new in zip(updates, fresh, strict=True) if new)
         skipped = fresh.count(False)
         if skipped:
             log.info("%d update(s) delivered before were skipped", skipped)
@@ -76,7 +80,10 @@ class Inbox:
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._finished.append((update_id, done))
         self._wake()
-        await done
+        try:
+            await done
+        finally:
+            self._in_hand.discard(update_id)
 
     def _wake(self) -> None:
         if self._writer is None:
@@ -112,17 +119,39 @@ class Inbox:
             self._writer = None
 
     async def take_over(self, bot: Bot, *, older_than: dt.timedelta) -> list[Update]:
-        """Unfinished updates taken on longer ago than `older_than`, claimed for this process."""
+        """Vouch again for the updates in hand here, then claim every unfinished update
+        left unvouched for longer than `older_than` (by a process that died, or by this
+        one before a restart)."""
+        await self._store.renew(self._in_hand)
         claimed_before = dt.datetime.now(dt.UTC) - older_than
-        updates = []
-        for update_id, payload in await self._store.take_over(claimed_before):
-            try:
-                update = Update.de_json(payload, bot)
-            except (KeyError, TypeError, ValueError):
-                log.warning("update %s could not be read back; marking it done", update_id)
-                await self._store.finish([update_id])
-                continue
-            updates.append(update)
+        updates: list[Update] = []
+        while True:
+            batch = await self._store.take_over(claimed_before)
+            for update_id, payload, attempts in batch:
+                update = self._revive(update_id, payload, bot)
+                if attempts > MAX_ATTEMPTS:
+                    # Each time it was taken over, its process died with it in hand.
+                    log.error(
+                        "update %s was taken over %d times without finishing; giving it up",
+                        update_id,
+                        attempts - 1,
+                    )
+                    update = None
+                if update is None:
+                    await self._store.record(finished=[update_id])
+                elif update_id not in self._in_hand:
+                    self._in_hand.add(update_id)
+                    updates.append(update)
+            if not batch:
+                break
         if updates:
             log.info("taking over %d unfinished update(s)", len(updates))
         return updates
+
+    @staticmethod
+    def _revive(update_id: int, payload: dict[str, Any], bot: Bot) -> Update | None:
+        try:
+            return Update.de_json(payload, bot)
+        except (KeyError, TypeError, ValueError):
+            log.warning("update %s could not be read back; marking it done", update_id)
+            return None

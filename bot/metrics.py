@@ -36,6 +36,11 @@ class Metrics:
             "factcheck_unmatched_queue_size", "Open claims in the moderators' queue",
             registry=self.registry,
         )  # fmt: skip
+        self.unfinished_updates = Gauge(
+            "factcheck_unfinished_updates",
+            "Updates received and not yet handled, by every process on this database",
+            registry=self.registry,
+        )  # fmt: skip
         self.incidents = Gauge(
             "factcheck_indexed_incidents", "Incidents in the matching index",
             registry=self.registry,

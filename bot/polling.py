@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
@@ -54,7 +53,7 @@ async def poll(
             fresh = await inbox.accept([(update, update.to_dict()) for update in updates])
         except InvalidToken:
             raise
-        except (TelegramError, OSError, SQLAlchemyError) as problem:
+        except (TelegramError, OSError) as problem:
             failures += 1
             pause = min(MAX_PAUSE_SECONDS, 0.25 * 2 ** min(failures, 8))
             log.warning("getting updates failed (%s); trying again in %.1fs", problem, pause)

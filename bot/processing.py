@@ -19,6 +19,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.delivery import replying_to
 from bot.metrics import outcome
 
 log = logging.getLogger("bot.updates")
@@ -78,6 +79,7 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         key = chat.id if chat is not None else (user.id if user is not None else 0)
         kind = update_kind(update)
         token = outcome.set("")
+        replying_to.set(chat.id if chat is not None else None)
         result = "ok"
         try:
             async with self._lock_for(key):

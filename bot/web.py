@@ -105,9 +105,11 @@ class WebhookServer:
         metrics = self._services.metrics
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT):
-                metrics.queue_size.set(await self._services.database.community.queue_size())
+                database = self._services.database
+                metrics.queue_size.set(await database.community.queue_size())
+                metrics.unfinished_updates.set(await database.inbox.unfinished())
         except Exception:
-            log.warning("could not read the queue size for metrics", exc_info=True)
+            log.warning("could not read the queue sizes for metrics", exc_info=True)
         return web.Response(
             body=generate_latest(metrics.registry),
             headers={"Content-Type": CONTENT_TYPE_LATEST},

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -319,9 +320,22 @@ class InboxUpdate(SQLModel, table=True):
     )
     payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     received_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    # When a process took it on; one that died leaves it old, and another takes it over.
+    # When a process last vouched for it (it renews this while working on it); one that
+    # died leaves it old, and another process takes it over.
     claimed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Take-overs so far: an update that keeps killing its process is given up after a few.
+    attempts: int = 0
     done_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    __table_args__ = (
+        # The take-over query reads only the few unfinished rows, never the finished mass.
+        Index(
+            "ix_update_inbox_unfinished",
+            "claimed_at",
+            postgresql_where=text("done_at IS NULL"),
+            sqlite_where=text("done_at IS NULL"),
+        ),
+    )
 
 
 class RateWindow(SQLModel, table=True):

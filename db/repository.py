@@ -1469,13 +1469,12 @@ class FormDrafts:
         self, user_id: int, chat_id: int, *, max_age: dt.timedelta
     ) -> dict[str, Any] | None:
         """The open form's state, or None; a form left longer than `max_age` is closed."""
-        async with self._sessions() as session:
+        async with self._sessions() as session, session.begin():
             row = await session.get(FormDraft, (user_id, chat_id))
             if row is None:
                 return None
             if utcnow() - row.updated_at > max_age:
-                async with session.begin():
-                    await session.delete(row)
+                await session.delete(row)
                 return None
             return dict(row.state)
 
@@ -1547,17 +1546,24 @@ class UpdateInbox:
                 )
         return fresh
 
-    async def accept(self, updates: Sequence[tuple[int, dict[str, Any]]]) -> set[int]:
-        return await self.record(arrived=updates)
-
-    async def finish(self, update_ids: Iterable[int]) -> None:
-        await self.record(finished=update_ids)
+    async def renew(self, update_ids: Iterable[int]) -> None:
+        """Vouch again for updates this process is still working on."""
+        ids = list(update_ids)
+        if not ids:
+            return
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(InboxUpdate)
+                .where(col(InboxUpdate.update_id).in_(ids), col(InboxUpdate.done_at).is_(None))
+                .values(claimed_at=utcnow())
+            )
 
     async def take_over(
         self, claimed_before: dt.datetime, limit: int = 1000
-    ) -> list[tuple[int, dict[str, Any]]]:
-        """Unfinished updates whose process took them on before `claimed_before` (it died,
-        or it is this process starting again), now claimed by the caller; oldest first."""
+    ) -> list[tuple[int, dict[str, Any], int]]:
+        """Unfinished updates last vouched for before `claimed_before` (their process died,
+        or it is this process starting again), now claimed by the caller, oldest first,
+        each with how many times it has been taken over, this time included."""
         async with self._sessions() as session, session.begin():
             stale = (
                 select(col(InboxUpdate.update_id))
@@ -1578,11 +1584,15 @@ class UpdateInbox:
                         col(InboxUpdate.claimed_at) < claimed_before,
                         col(InboxUpdate.done_at).is_(None),
                     )
-                    .values(claimed_at=utcnow())
-                    .returning(col(InboxUpdate.update_id), col(InboxUpdate.payload))
+                    .values(claimed_at=utcnow(), attempts=col(InboxUpdate.attempts) + 1)
+                    .returning(
+                        col(InboxUpdate.update_id),
+                        col(InboxUpdate.payload),
+                        col(InboxUpdate.attempts),
+                    )
                 )
             ).all()
-        return sorted((int(update_id), payload or {}) for update_id, payload in rows)
+        return sorted((int(i), payload or {}, int(attempts)) for i, payload, attempts in rows)
 
     async def unfinished(self) -> int:
         async with self._sessions() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,14 @@ import pytest
 
 from domain.dataset import SAMPLE_PATH
 from tests.double import BotApiDouble
-from tests.running_bot import Moderator, running_bot
+from tests.running_bot import Moderator, keyboard_data, running_bot
 
 ADMIN = 900
+
+
+def _minutes_ago(minutes: int) -> str:
+    moment = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)
+    return moment.replace(tzinfo=None).isoformat(sep=" ")
 
 
 async def _admin(double: BotApiDouble) -> Moderator:
@@ -405,3 +411,39 @@ async def test_add_point_guided_or_in_one_line(bot_api: BotApiDouble, tmp_path: 
         "A hospital in Maarat al-Numan was hit",
         "Civilians fled north",
     ]
+
+
+async def test_a_form_left_for_half_an_hour_closes_and_the_chat_works_again(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=f"{ADMIN}") as bot:
+        admin = await _admin(bot_api)
+        await admin.send("/addpoint idlib-disputed-attack")
+        # Half an hour and a minute later (the clock moved by ageing the stored draft).
+        async with bot.services.database.engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "UPDATE form_draft SET updated_at = ?", (_minutes_ago(31),)
+            )
+        answer = await admin.send("Syrian army retreats after Idlib attack")
+        cancelled = await admin.send("/cancel")
+    assert "Reported militant offensive" in (answer.plain or "")  # read as a claim again
+    assert cancelled.plain == "Nothing to cancel."
+
+
+async def test_save_pressed_twice_saves_once(bot_api: BotApiDouble, tmp_path: Path) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=f"{ADMIN}") as bot:
+        admin = await _admin(bot_api)
+        await admin.send("/addpoint idlib-disputed-attack")
+        summary = await admin.send("Power was cut in the city for two days")
+        save = keyboard_data(summary)["Save"]
+        # Two presses in quick succession, as an impatient thumb (or two replicas) sends them.
+        presses = [bot_api.user_presses(admin.user, summary, save) for _ in range(2)]
+        answers = [await bot_api.wait_for_callback_answer(p) for p in presses]
+        await bot_api.wait_until_idle()
+        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+    saved = [
+        m.plain or "" for m in bot_api.messages_to(admin.chat) if "Saved point" in (m.plain or "")
+    ]
+    assert len(saved) == 1 and saved[0].startswith("Saved point #6.")
+    assert [a.text for a in answers] == [None, "This form is closed."]
+    assert stored is not None and len(stored.points) == 6

@@ -280,7 +280,10 @@ async def _save_draft(update: Update, svc: Services, draft: Draft) -> None:
     """Close the form, then save it. Closing first means that a crash in between loses
     the draft rather than saving it twice on the next press of Save."""
     where = _where(update)
-    await svc.database.drafts.discard(*where)
+    if not await svc.database.drafts.discard(*where):
+        # Save pressed twice, the presses handled at once (say, by two replicas).
+        await say(update, "This form was already saved or closed.")
+        return
     try:
         done = await draft.form.save(draft.values)
     except (InputError, RepositoryError) as problem:

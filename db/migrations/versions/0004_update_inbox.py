@@ -26,12 +26,20 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("update_id"),
     )
     with op.batch_alter_table("update_inbox", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_update_inbox_received_at"), ["received_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_update_inbox_unfinished",
+            ["claimed_at"],
+            unique=False,
+            postgresql_where=sa.text("done_at IS NULL"),
+            sqlite_where=sa.text("done_at IS NULL"),
         )
     # Recently handled ids carry over, so a retried delivery is still recognised.
     op.execute(
@@ -52,10 +60,12 @@ def downgrade() -> None:
     )
     with op.batch_alter_table("processed_update", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_processed_update_at"), ["at"], unique=False)
+    # Only finished ones: an unfinished update recorded as handled would never be handled.
     op.execute(
         "INSERT INTO processed_update (update_id, at)"
-        " SELECT update_id, received_at FROM update_inbox"
+        " SELECT update_id, received_at FROM update_inbox WHERE done_at IS NOT NULL"
     )
     with op.batch_alter_table("update_inbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_update_inbox_unfinished")
         batch_op.drop_index(batch_op.f("ix_update_inbox_received_at"))
     op.drop_table("update_inbox")
