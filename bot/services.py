@@ -59,7 +59,12 @@ class Services:
         sample: SampleData = self.settings.sample_data  # type: ignore[assignment]
         await self.database.prepare(sample_data=sample)
         # Note the change log position before loading, so nothing written meanwhile is missed.
-        self.last_change = await self.database.shared.last_change()
+        # Changes already visible now are in the load below, so they count as seen: the
+        # look-back in `changes_since` would otherwise re-index every one written in the
+        # last half minute (after an import, the whole index) on the first sync.
+        self.last_change, _ = await self.database.shared.changes_since(
+            await self.database.shared.last_change(), self._seen_changes
+        )
         count = await self.checker.load()
         self.metrics.incidents.set(count)
 
