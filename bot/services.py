@@ -12,7 +12,9 @@ from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.metrics import Metrics
+from bot.unmatched import UnmatchedWriter
 from db.database import Database, SampleData
+from db.repository import UnmatchedClaim
 from domain.checker import ClaimChecker
 from domain.ratelimit import SlidingWindowLimiter
 
@@ -28,6 +30,7 @@ class Services:
     database: Database
     checker: ClaimChecker
     limiter: SlidingWindowLimiter
+    unmatched: UnmatchedWriter
     inline_cache: OrderedDict[tuple[int, str], list[Any]] = field(default_factory=OrderedDict)
     inline_chosen: int = 0
     metrics: Metrics = field(default_factory=Metrics)
@@ -53,6 +56,7 @@ class Services:
             database=database,
             checker=ClaimChecker(database.repository),
             limiter=SlidingWindowLimiter(settings.checks_per_minute),
+            unmatched=UnmatchedWriter(database.community.record_unmatched_many),
         )
 
     async def start(self) -> None:
@@ -135,7 +139,16 @@ class Services:
         while len(self.inline_cache) > INLINE_CACHE_SIZE:
             self.inline_cache.popitem(last=False)
 
+    async def record_unmatched(
+        self, normalized: str, claim: str, *, user_id: int, chat_id: int, language: str
+    ) -> int:
+        """Queue a claim for the moderators; its query id once it is stored."""
+        return await self.unmatched.record(
+            UnmatchedClaim(normalized, claim, user_id, chat_id, language)
+        )
+
     async def stop(self) -> None:
+        await self.unmatched.close()
         await self.database.close()
 
 

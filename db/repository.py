@@ -960,6 +960,17 @@ class QueueEntry:
     waiting: int
 
 
+@dataclass(frozen=True)
+class UnmatchedClaim:
+    """A claim nobody could match, as one user asked it in one chat."""
+
+    normalized: str
+    claim: str
+    user_id: int
+    chat_id: int
+    language: str | None
+
+
 class CommunityRepository:
     """What users leave behind: unmatched claims, follow-up requests, feedback, settings."""
 
@@ -976,22 +987,48 @@ class CommunityRepository:
         language: str | None,
     ) -> int:
         """Queue a claim nobody could match; asking again counts it, never duplicates it."""
-        normalized = normalized[:500]
+        (query_id,) = await self.record_unmatched_many(
+            [UnmatchedClaim(normalized, claim, user_id, chat_id, language)]
+        )
+        return query_id
+
+    async def record_unmatched_many(self, claims: Sequence[UnmatchedClaim]) -> list[int]:
+        """Queue many unmatched claims in one transaction; their query ids, in order.
+
+        Counted as one at a time would be: each distinct asker of a wording counts once,
+        and asking again reopens a closed entry.
+        """
+        if not claims:
+            return []
         now = utcnow()
+        texts = [c.normalized[:500] for c in claims]
         async with self._sessions() as session, session.begin():
-            row = (
-                await session.execute(
-                    select(UnmatchedQuery)
-                    .where(col(UnmatchedQuery.normalized_text) == normalized)
-                    .with_for_update()
-                )
-            ).scalar_one_or_none()
-            if row is None:
+            # Sorted, so two writers lock rows in the same order and cannot deadlock.
+            wanted = sorted(set(texts))
+            rows = {
+                row.normalized_text: row
+                for row in (
+                    await session.execute(
+                        select(UnmatchedQuery)
+                        .where(col(UnmatchedQuery.normalized_text).in_(wanted))
+                        .order_by(col(UnmatchedQuery.normalized_text))
+                        .with_for_update()
+                    )
+                ).scalars()
+            }
+            samples: dict[str, str] = {}
+            for text, claim in zip(texts, claims, strict=True):
+                samples.setdefault(text, claim.claim)  # the first wording asked is shown
+            for text in wanted:
+                if text in rows:
+                    continue
                 try:
                     async with session.begin_nested():
+                        # Counted below, with its first asker.
                         row = UnmatchedQuery(
-                            normalized_text=normalized,
-                            sample_text=claim[:1000],
+                            normalized_text=text,
+                            sample_text=samples[text][:1000],
+                            times_asked=0,
                             first_asked_at=now,
                             last_asked_at=now,
                         )
@@ -1001,47 +1038,41 @@ class CommunityRepository:
                     # Someone else queued the same wording a moment ago: count it instead.
                     row = (
                         await session.execute(
-                            select(UnmatchedQuery).where(
-                                col(UnmatchedQuery.normalized_text) == normalized
-                            )
+                            select(UnmatchedQuery)
+                            .where(col(UnmatchedQuery.normalized_text) == text)
+                            .with_for_update()
                         )
                     ).scalar_one()
-                    row.times_asked += 1
-            else:
-                asker = (
-                    await session.execute(
-                        select(UnmatchedAsker).where(
-                            col(UnmatchedAsker.query_id) == row.id,
-                            col(UnmatchedAsker.user_id) == user_id,
-                        )
+                rows[text] = row
+            ids = {text: row.id or 0 for text, row in rows.items()}
+            asked = {
+                (query_id, user_id)
+                for query_id, user_id in await session.execute(
+                    select(col(UnmatchedAsker.query_id), col(UnmatchedAsker.user_id)).where(
+                        col(UnmatchedAsker.query_id).in_(list(ids.values())),
+                        col(UnmatchedAsker.user_id).in_({c.user_id for c in claims}),
                     )
-                ).scalar_one_or_none()
-                if asker is None:
-                    row.times_asked += 1
+                )
+            }
+            for text, claim in zip(texts, claims, strict=True):
+                row = rows[text]
                 row.last_asked_at = now
                 if row.status != QueueStatus.OPEN:
                     row.status = QueueStatus.OPEN
-            query_id = row.id or 0
-            await session.flush()
-            existing = (
-                await session.execute(
-                    select(UnmatchedAsker).where(
-                        col(UnmatchedAsker.query_id) == query_id,
-                        col(UnmatchedAsker.user_id) == user_id,
-                    )
-                )
-            ).scalar_one_or_none()
-            if existing is None:
+                if (ids[text], claim.user_id) in asked:
+                    continue
+                asked.add((ids[text], claim.user_id))
+                row.times_asked += 1
                 session.add(
                     UnmatchedAsker(
-                        query_id=query_id,
-                        user_id=user_id,
-                        chat_id=chat_id,
-                        language=language,
+                        query_id=ids[text],
+                        user_id=claim.user_id,
+                        chat_id=claim.chat_id,
+                        language=claim.language,
                         asked_at=now,
                     )
                 )
-        return query_id
+        return [ids[text] for text in texts]
 
     async def restore_queued(self, normalized: str, claim: str, times_asked: int) -> None:
         """Put a claim from a backup back in the queue (no asker: backups keep no user ids)."""

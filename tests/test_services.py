@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
 from bot.config import load_settings
 from bot.services import Services
 from db.database import Database
@@ -40,3 +42,38 @@ async def test_an_import_just_before_start_is_not_indexed_twice(tmp_path: Path) 
         assert await svc.sync_index() == []
     finally:
         await svc.stop()
+
+
+async def test_claims_arriving_during_a_write_go_together_in_the_next_batch() -> None:
+    import asyncio
+    from collections.abc import Sequence
+
+    from bot.unmatched import UnmatchedWriter
+    from db.repository import UnmatchedClaim
+
+    batches: list[list[str]] = []
+    release = asyncio.Event()
+
+    async def write(claims: Sequence[UnmatchedClaim]) -> list[int]:
+        batches.append([c.claim for c in claims])
+        await release.wait()
+        if any(c.claim == "bad" for c in claims):
+            raise RuntimeError("database gone")
+        return [len(c.claim) for c in claims]
+
+    writer = UnmatchedWriter(write, max_batch=2)
+
+    def ask(text: str) -> asyncio.Task[int]:
+        return asyncio.create_task(writer.record(UnmatchedClaim(text, text, 1, 1, "en")))
+
+    first = ask("a")
+    await asyncio.sleep(0)
+    later = [ask("bb"), ask("ccc"), ask("bad")]
+    await asyncio.sleep(0)
+    release.set()
+    assert await first == 1
+    assert [await later[0], await later[1]] == [2, 3]
+    with pytest.raises(RuntimeError, match="database gone"):
+        await later[2]
+    await writer.close()
+    assert batches == [["a"], ["bb", "ccc"], ["bad"]]
