@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, insert, select, update
+from sqlalchemy import String, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from db.models import (
     Account,
@@ -996,83 +996,86 @@ class CommunityRepository:
         """Queue many unmatched claims in one transaction; their query ids, in order.
 
         Counted as one at a time would be: each distinct asker of a wording counts once,
-        and asking again reopens a closed entry.
+        and asking again reopens a closed entry. A fixed handful of statements however
+        many claims, and no read-then-write: the count grows by the askers actually
+        inserted, so two processes recording the same wording cannot double-count it.
         """
         if not claims:
             return []
         now = utcnow()
         texts = [c.normalized[:500] for c in claims]
+        samples: dict[str, str] = {}
+        for text, claim in zip(texts, claims, strict=True):
+            samples.setdefault(text, claim.claim)  # the first wording asked is shown
+        queries = SQLModel.metadata.tables[UnmatchedQuery.__tablename__]
+        askers = SQLModel.metadata.tables[UnmatchedAsker.__tablename__]
         async with self._sessions() as session, session.begin():
-            # Sorted, so two writers lock rows in the same order and cannot deadlock.
-            wanted = sorted(set(texts))
-            rows = {
-                row.normalized_text: row
-                for row in (
-                    await session.execute(
-                        select(UnmatchedQuery)
-                        .where(col(UnmatchedQuery.normalized_text).in_(wanted))
-                        .order_by(col(UnmatchedQuery.normalized_text))
-                        .with_for_update()
+            module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+            ids = await self._query_ids(session, list(samples))
+            missing = [text for text in samples if text not in ids]
+            if missing:
+                await session.execute(
+                    module.insert(queries)
+                    .values(
+                        [
+                            {
+                                "normalized_text": text,
+                                "sample_text": samples[text][:1000],
+                                "times_asked": 0,  # counted below, with its first asker
+                                "first_asked_at": now,
+                                "last_asked_at": now,
+                                "status": QueueStatus.OPEN,
+                            }
+                            for text in missing
+                        ]
                     )
-                ).scalars()
-            }
-            samples: dict[str, str] = {}
-            for text, claim in zip(texts, claims, strict=True):
-                samples.setdefault(text, claim.claim)  # the first wording asked is shown
-            for text in wanted:
-                if text in rows:
-                    continue
-                try:
-                    async with session.begin_nested():
-                        # Counted below, with its first asker.
-                        row = UnmatchedQuery(
-                            normalized_text=text,
-                            sample_text=samples[text][:1000],
-                            times_asked=0,
-                            first_asked_at=now,
-                            last_asked_at=now,
-                        )
-                        session.add(row)
-                        await session.flush()
-                except IntegrityError:
-                    # Someone else queued the same wording a moment ago: count it instead.
-                    row = (
-                        await session.execute(
-                            select(UnmatchedQuery)
-                            .where(col(UnmatchedQuery.normalized_text) == text)
-                            .with_for_update()
-                        )
-                    ).scalar_one()
-                rows[text] = row
-            ids = {text: row.id or 0 for text, row in rows.items()}
-            asked = {
-                (query_id, user_id)
-                for query_id, user_id in await session.execute(
-                    select(col(UnmatchedAsker.query_id), col(UnmatchedAsker.user_id)).where(
-                        col(UnmatchedAsker.query_id).in_(list(ids.values())),
-                        col(UnmatchedAsker.user_id).in_({c.user_id for c in claims}),
-                    )
+                    .on_conflict_do_nothing(index_elements=["normalized_text"])
                 )
-            }
+                ids.update(await self._query_ids(session, missing))
+            new_askers: dict[tuple[int, int], dict[str, Any]] = {}
             for text, claim in zip(texts, claims, strict=True):
-                row = rows[text]
-                row.last_asked_at = now
-                if row.status != QueueStatus.OPEN:
-                    row.status = QueueStatus.OPEN
-                if (ids[text], claim.user_id) in asked:
-                    continue
-                asked.add((ids[text], claim.user_id))
-                row.times_asked += 1
-                session.add(
-                    UnmatchedAsker(
-                        query_id=ids[text],
-                        user_id=claim.user_id,
-                        chat_id=claim.chat_id,
-                        language=claim.language,
-                        asked_at=now,
-                    )
+                new_askers.setdefault(
+                    (ids[text], claim.user_id),
+                    {
+                        "query_id": ids[text],
+                        "user_id": claim.user_id,
+                        "chat_id": claim.chat_id,
+                        "language": claim.language,
+                        "wants_follow_up": False,
+                        "asked_at": now,
+                    },
                 )
+            inserted = (
+                await session.execute(
+                    module.insert(askers)
+                    .values(list(new_askers.values()))
+                    .on_conflict_do_nothing(index_elements=["query_id", "user_id"])
+                    .returning(askers.c.query_id)
+                )
+            ).scalars()
+            added = dict.fromkeys(ids.values(), 0)
+            for query_id in inserted:
+                added[query_id] += 1
+            await session.execute(
+                update(queries)
+                .where(queries.c.id == bindparam("row_id"))
+                .values(
+                    times_asked=queries.c.times_asked + bindparam("added"),
+                    last_asked_at=now,
+                    status=QueueStatus.OPEN,
+                ),
+                [{"row_id": query_id, "added": n} for query_id, n in sorted(added.items())],
+            )
         return [ids[text] for text in texts]
+
+    @staticmethod
+    async def _query_ids(session: AsyncSession, texts: list[str]) -> dict[str, int]:
+        rows = await session.execute(
+            select(col(UnmatchedQuery.normalized_text), col(UnmatchedQuery.id)).where(
+                col(UnmatchedQuery.normalized_text).in_(texts)
+            )
+        )
+        return {text: query_id or 0 for text, query_id in rows}
 
     async def restore_queued(self, normalized: str, claim: str, times_asked: int) -> None:
         """Put a claim from a backup back in the queue (no asker: backups keep no user ids)."""
