@@ -29,6 +29,7 @@ from bot.handlers import buttons, checks, errors, inline, moderation, users
 from bot.logs import setup_logging
 from bot.processing import OrderedUpdateProcessor
 from bot.services import SERVICES_KEY, Services
+from bot.transport import AiohttpRequest
 from bot.web import WebhookServer, webhook_path
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,12 @@ def build_application(settings: Settings, svc: Services, *, webhook: bool = Fals
             PatientRateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5)
         )
         # Concurrent updates need concurrent requests; PTB's default pool is one connection.
-        .connection_pool_size(settings.max_concurrent_updates + 8)
-        .pool_timeout(30)
+        .request(
+            AiohttpRequest(
+                connection_pool_size=settings.max_concurrent_updates + 8, pool_timeout=30
+            )
+        )
+        .get_updates_request(AiohttpRequest())
         .concurrent_updates(OrderedUpdateProcessor(svc, settings.max_concurrent_updates))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
