@@ -9,8 +9,8 @@ API double and plays the users: private checks, group /check, inline queries and
 presses, sent at `--rate` updates a second. It measures, per update, the time from handing
 the update to the bot until the bot's answer reaches the double.
 
-The baseline in the same run is the double alone: how fast this process can hand out
-updates and take answers with no bot work in between (a getUpdates/sendMessage echo).
+The double and the users share this process and its one core's worth of Python; a
+double-only echo baseline (no bot work in between) is not measured yet.
 Last line: key=value pairs including checks_per_s, p99_ms, unanswered and duplicated.
 """
 
