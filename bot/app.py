@@ -32,6 +32,7 @@ from bot.logs import setup_logging
 from bot.polling import LONG_POLL_SECONDS, poll
 from bot.processing import OrderedUpdateProcessor
 from bot.services import SERVICES_KEY, Services
+from bot.transport import AiohttpRequest
 from bot.web import WebhookServer, webhook_path
 
 log = logging.getLogger(__name__)
@@ -116,11 +117,16 @@ def build_application(settings: Settings, svc: Services) -> Application:  # type
                 settle=settings.telegram_timeout,
             )
         )
-        .read_timeout(settings.telegram_timeout)
-        .write_timeout(settings.telegram_timeout)
         # Concurrent updates need concurrent requests; PTB's default pool is one connection.
-        .connection_pool_size(settings.max_concurrent_updates + 8)
-        .pool_timeout(30)
+        .request(
+            AiohttpRequest(
+                connection_pool_size=settings.max_concurrent_updates + 8,
+                pool_timeout=30,
+                read_timeout=settings.telegram_timeout,
+                write_timeout=settings.telegram_timeout,
+            )
+        )
+        .get_updates_request(AiohttpRequest())
         .concurrent_updates(OrderedUpdateProcessor(svc, settings.max_concurrent_updates))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any
 
+import aiohttp
 import httpx
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
@@ -99,4 +100,7 @@ class PatientRateLimiter(AIORateLimiter):
 
 def _never_sent(error: TimedOut) -> bool:
     """Whether the request timed out before reaching Telegram at all."""
-    return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+    return isinstance(
+        error.__cause__,
+        aiohttp.ConnectionTimeoutError | httpx.ConnectTimeout | httpx.PoolTimeout,
+    )

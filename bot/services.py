@@ -14,7 +14,9 @@ from bot.config import Settings
 from bot.forms import FORM_TIMEOUT
 from bot.inbox import Inbox
 from bot.metrics import Metrics
+from bot.unmatched import UnmatchedWriter
 from db.database import Database, SampleData
+from db.repository import UnmatchedClaim
 from domain.checker import ClaimChecker
 from domain.ratelimit import SlidingWindowLimiter
 
@@ -34,6 +36,7 @@ class Services:
     checker: ClaimChecker
     limiter: SlidingWindowLimiter
     inbox: Inbox
+    unmatched: UnmatchedWriter
     inline_cache: OrderedDict[tuple[int, str], list[Any]] = field(default_factory=OrderedDict)
     inline_chosen: int = 0
     metrics: Metrics = field(default_factory=Metrics)
@@ -61,6 +64,7 @@ class Services:
             checker=ClaimChecker(database.repository),
             limiter=SlidingWindowLimiter(settings.checks_per_minute),
             inbox=Inbox(database.inbox, metrics.duplicates),
+            unmatched=UnmatchedWriter(database.community.record_unmatched_many),
             metrics=metrics,
         )
 
@@ -68,7 +72,12 @@ class Services:
         sample: SampleData = self.settings.sample_data  # type: ignore[assignment]
         await self.database.prepare(sample_data=sample)
         # Note the change log position before loading, so nothing written meanwhile is missed.
-        self.last_change = await self.database.shared.last_change()
+        # Changes already visible now are in the load below, so they count as seen: the
+        # look-back in `changes_since` would otherwise re-index every one written in the
+        # last half minute (after an import, the whole index) on the first sync.
+        self.last_change, _ = await self.database.shared.changes_since(
+            await self.database.shared.last_change(), self._seen_changes
+        )
         count = await self.checker.load()
         self.metrics.incidents.set(count)
 
@@ -152,7 +161,16 @@ class Services:
         while len(self.inline_cache) > INLINE_CACHE_SIZE:
             self.inline_cache.popitem(last=False)
 
+    async def record_unmatched(
+        self, normalized: str, claim: str, *, user_id: int, chat_id: int, language: str
+    ) -> int:
+        """Queue a claim for the moderators; its query id once it is stored."""
+        return await self.unmatched.record(
+            UnmatchedClaim(normalized, claim, user_id, chat_id, language)
+        )
+
     async def stop(self) -> None:
+        await self.unmatched.close()
         await self.database.close()
 
 

@@ -13,11 +13,10 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, insert, select, update
+from sqlalchemy import String, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from db.models import (
     Account,
@@ -961,6 +960,17 @@ class QueueEntry:
     waiting: int
 
 
+@dataclass(frozen=True)
+class UnmatchedClaim:
+    """A claim nobody could match, as one user asked it in one chat."""
+
+    normalized: str
+    claim: str
+    user_id: int
+    chat_id: int
+    language: str | None
+
+
 class CommunityRepository:
     """What users leave behind: unmatched claims, follow-up requests, feedback, settings."""
 
@@ -977,72 +987,95 @@ class CommunityRepository:
         language: str | None,
     ) -> int:
         """Queue a claim nobody could match; asking again counts it, never duplicates it."""
-        normalized = normalized[:500]
-        now = utcnow()
-        async with self._sessions() as session, session.begin():
-            row = (
-                await session.execute(
-                    select(UnmatchedQuery)
-                    .where(col(UnmatchedQuery.normalized_text) == normalized)
-                    .with_for_update()
-                )
-            ).scalar_one_or_none()
-            if row is None:
-                try:
-                    async with session.begin_nested():
-                        row = UnmatchedQuery(
-                            normalized_text=normalized,
-                            sample_text=claim[:1000],
-                            first_asked_at=now,
-                            last_asked_at=now,
-                        )
-                        session.add(row)
-                        await session.flush()
-                except IntegrityError:
-                    # Someone else queued the same wording a moment ago: count it instead.
-                    row = (
-                        await session.execute(
-                            select(UnmatchedQuery).where(
-                                col(UnmatchedQuery.normalized_text) == normalized
-                            )
-                        )
-                    ).scalar_one()
-                    row.times_asked += 1
-            else:
-                asker = (
-                    await session.execute(
-                        select(UnmatchedAsker).where(
-                            col(UnmatchedAsker.query_id) == row.id,
-                            col(UnmatchedAsker.user_id) == user_id,
-                        )
-                    )
-                ).scalar_one_or_none()
-                if asker is None:
-                    row.times_asked += 1
-                row.last_asked_at = now
-                if row.status != QueueStatus.OPEN:
-                    row.status = QueueStatus.OPEN
-            query_id = row.id or 0
-            await session.flush()
-            existing = (
-                await session.execute(
-                    select(UnmatchedAsker).where(
-                        col(UnmatchedAsker.query_id) == query_id,
-                        col(UnmatchedAsker.user_id) == user_id,
-                    )
-                )
-            ).scalar_one_or_none()
-            if existing is None:
-                session.add(
-                    UnmatchedAsker(
-                        query_id=query_id,
-                        user_id=user_id,
-                        chat_id=chat_id,
-                        language=language,
-                        asked_at=now,
-                    )
-                )
+        (query_id,) = await self.record_unmatched_many(
+            [UnmatchedClaim(normalized, claim, user_id, chat_id, language)]
+        )
         return query_id
+
+    async def record_unmatched_many(self, claims: Sequence[UnmatchedClaim]) -> list[int]:
+        """Queue many unmatched claims in one transaction; their query ids, in order.
+
+        Counted as one at a time would be: each distinct asker of a wording counts once,
+        and asking again reopens a closed entry. A fixed handful of statements however
+        many claims, and no read-then-write: the count grows by the askers actually
+        inserted, so two processes recording the same wording cannot double-count it.
+        """
+        if not claims:
+            return []
+        now = utcnow()
+        texts = [c.normalized[:500] for c in claims]
+        samples: dict[str, str] = {}
+        for text, claim in zip(texts, claims, strict=True):
+            samples.setdefault(text, claim.claim)  # the first wording asked is shown
+        queries = SQLModel.metadata.tables[UnmatchedQuery.__tablename__]
+        askers = SQLModel.metadata.tables[UnmatchedAsker.__tablename__]
+        async with self._sessions() as session, session.begin():
+            module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+            ids = await self._query_ids(session, list(samples))
+            missing = [text for text in samples if text not in ids]
+            if missing:
+                await session.execute(
+                    module.insert(queries)
+                    .values(
+                        [
+                            {
+                                "normalized_text": text,
+                                "sample_text": samples[text][:1000],
+                                "times_asked": 0,  # counted below, with its first asker
+                                "first_asked_at": now,
+                                "last_asked_at": now,
+                                "status": QueueStatus.OPEN,
+                            }
+                            for text in missing
+                        ]
+                    )
+                    .on_conflict_do_nothing(index_elements=["normalized_text"])
+                )
+                ids.update(await self._query_ids(session, missing))
+            new_askers: dict[tuple[int, int], dict[str, Any]] = {}
+            for text, claim in zip(texts, claims, strict=True):
+                new_askers.setdefault(
+                    (ids[text], claim.user_id),
+                    {
+                        "query_id": ids[text],
+                        "user_id": claim.user_id,
+                        "chat_id": claim.chat_id,
+                        "language": claim.language,
+                        "wants_follow_up": False,
+                        "asked_at": now,
+                    },
+                )
+            inserted = (
+                await session.execute(
+                    module.insert(askers)
+                    .values(list(new_askers.values()))
+                    .on_conflict_do_nothing(index_elements=["query_id", "user_id"])
+                    .returning(askers.c.query_id)
+                )
+            ).scalars()
+            added = dict.fromkeys(ids.values(), 0)
+            for query_id in inserted:
+                added[query_id] += 1
+            await session.execute(
+                update(queries)
+                .where(queries.c.id == bindparam("row_id"))
+                .values(
+                    times_asked=queries.c.times_asked + bindparam("added"),
+                    last_asked_at=now,
+                    status=QueueStatus.OPEN,
+                ),
+                [{"row_id": query_id, "added": n} for query_id, n in sorted(added.items())],
+            )
+        return [ids[text] for text in texts]
+
+    @staticmethod
+    async def _query_ids(session: AsyncSession, texts: list[str]) -> dict[str, int]:
+        rows = await session.execute(
+            select(col(UnmatchedQuery.normalized_text), col(UnmatchedQuery.id)).where(
+                col(UnmatchedQuery.normalized_text).in_(texts)
+            )
+        )
+        return {text: query_id or 0 for text, query_id in rows}
 
     async def restore_queued(self, normalized: str, claim: str, times_asked: int) -> None:
         """Put a claim from a backup back in the queue (no asker: backups keep no user ids)."""

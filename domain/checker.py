@@ -31,6 +31,7 @@ class ClaimChecker:
         *,
         max_candidates: int = 3,
         cache_size: int = 2000,
+        match_cache_size: int = 4096,
     ) -> None:
         self._store = store
         self.matcher = ClaimMatcher(thresholds or MatchThresholds())
@@ -40,6 +41,11 @@ class ClaimChecker:
         # Invalidated by `refresh`, which every write path (and the change log) goes through.
         self._views: OrderedDict[str, IncidentView] = OrderedDict()
         self._cache_size = cache_size
+        # Matching costs milliseconds, and the same wording (a viral claim, a forwarded
+        # post) is asked again and again: results are kept until the index changes.
+        self._matches: OrderedDict[str, MatchResult] = OrderedDict()
+        self._matches_generation = 0
+        self._match_cache_size = match_cache_size
         self.generation = 0
 
     async def load(self) -> int:
@@ -87,7 +93,18 @@ class ClaimChecker:
         return found
 
     def match(self, claim: str) -> MatchResult:
-        return self.matcher.match(claim, limit=max(self._max_candidates, 5))
+        if self._matches_generation != self.generation:
+            self._matches.clear()
+            self._matches_generation = self.generation
+        found = self._matches.get(claim)
+        if found is not None:
+            self._matches.move_to_end(claim)
+            return found
+        found = self.matcher.match(claim, limit=max(self._max_candidates, 5))
+        self._matches[claim] = found
+        while len(self._matches) > self._match_cache_size:
+            self._matches.popitem(last=False)
+        return found
 
     async def check(self, claim: str) -> Answer:
         return await self.answer(claim, self.match(claim))

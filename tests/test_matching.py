@@ -431,3 +431,38 @@ def test_match_never_raises_on_adversarial_mixtures(
 )
 def test_match_survives_extreme_input(shared_matcher: ClaimMatcher, text: str) -> None:
     check_well_formed(shared_matcher.match(text), 5)
+
+
+async def test_a_remembered_match_is_forgotten_when_the_index_changes() -> None:
+    import dataclasses
+    from collections.abc import AsyncIterator, Iterable
+
+    from domain.checker import ClaimChecker
+    from domain.dataset import sample_dataset
+    from domain.model import IncidentView
+
+    _, (incident,) = sample_dataset()
+    stored = {incident.key: incident}
+
+    class Store:
+        async def get_incidents(self, keys: Iterable[str]) -> dict[str, IncidentView]:
+            return {k: stored[k] for k in keys if k in stored}
+
+        async def iter_incidents(self, *, batch_size: int = 500) -> AsyncIterator[IncidentView]:
+            for view in list(stored.values()):
+                yield view
+
+        async def incident_for_post(self, channel: str, message_id: int) -> str | None:
+            return None
+
+    checker = ClaimChecker(Store())
+    await checker.load()
+    claim = "Was the Zephyrbrook aqueduct bombed?"
+    assert checker.match(claim).status is MatchStatus.NONE
+    assert checker.match(claim) is checker.match(claim)  # remembered
+    stored[incident.key] = dataclasses.replace(incident, phrases=(claim,))
+    await checker.refresh([incident.key])
+    assert checker.match(claim).status is not MatchStatus.NONE
+    del stored[incident.key]
+    await checker.refresh([incident.key])
+    assert checker.match(claim).status is MatchStatus.NONE

@@ -388,6 +388,34 @@ async def test_unmatched_claims_are_counted_not_duplicated(database: Database) -
     assert await community.open_queue() == []
 
 
+async def test_a_batch_of_unmatched_claims_counts_like_one_at_a_time(database: Database) -> None:
+    from db.repository import UnmatchedClaim
+
+    community = database.community
+    before = await community.record_unmatched(
+        "bridge hit", "Bridge hit?", user_id=1, chat_id=1, language="en"
+    )
+    await community.dismiss_query(before, Actor(9, "mod"))
+    ids = await community.record_unmatched_many(
+        [
+            UnmatchedClaim("dam blown up", "Dam blown up?", 1, 1, "en"),
+            UnmatchedClaim("bridge hit", "bridge HIT", 1, 1, "en"),  # same asker: not counted
+            UnmatchedClaim("dam blown up", "dam BLOWN up", 1, 1, "en"),  # same asker
+            UnmatchedClaim("dam blown up", "Dam blown up!", 2, 2, "ru"),
+            UnmatchedClaim("bridge hit", "Bridge hit!", 3, 3, "en"),
+        ]
+    )
+    dam = ids[0]
+    assert ids == [dam, before, dam, dam, before] and dam != before
+    entries = {e.id: e for e in await community.open_queue()}  # the dismissed one reopened
+    assert (entries[dam].times_asked, entries[dam].sample_text) == (2, "Dam blown up?")
+    assert (entries[before].times_asked, entries[before].sample_text) == (2, "Bridge hit?")
+    assert await community.want_follow_up(dam, 2, 2) is True
+    assert await community.want_follow_up(before, 3, 3) is True
+    assert await community.want_follow_up(dam, 3, 3) is False  # never asked it
+    assert await community.record_unmatched_many([]) == []
+
+
 async def test_backup_and_restore_bring_back_the_whole_state(
     database: Database, tmp_path: Any
 ) -> None:

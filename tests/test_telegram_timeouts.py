@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from telegram.error import TimedOut
@@ -96,16 +97,18 @@ async def test_a_send_that_never_left_is_retried_but_one_that_left_is_not() -> N
     limiter = PatientRateLimiter(backoff=0.01, settle=0.05)
     await limiter.initialize()
     try:
-        connect_timeout = TimedOut()
-        connect_timeout.__cause__ = httpx.ConnectTimeout("no connection")
-        sent = await limiter.process_request(
-            sender(connect_timeout), (), {}, "sendMessage", {"chat_id": 1}, None
-        )
-        assert sent == {"message_id": 1} and calls == ["send", "send"]
+        for cause in (aiohttp.ConnectionTimeoutError(), httpx.ConnectTimeout("no connection")):
+            calls.clear()
+            connect_timeout = TimedOut()
+            connect_timeout.__cause__ = cause
+            sent = await limiter.process_request(
+                sender(connect_timeout), (), {}, "sendMessage", {"chat_id": 1}, None
+            )
+            assert sent == {"message_id": 1} and calls == ["send", "send"]
 
         calls.clear()
         read_timeout = TimedOut()
-        read_timeout.__cause__ = httpx.ReadTimeout("no answer")
+        read_timeout.__cause__ = aiohttp.SocketTimeoutError("no answer")
         with pytest.raises(TimedOut):
             await limiter.process_request(
                 sender(read_timeout), (), {}, "sendMessage", {"chat_id": 1}, None

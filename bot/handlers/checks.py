@@ -135,7 +135,7 @@ async def send_answer(
     else:
         query_id = None
         if user is not None:
-            query_id = await svc.database.community.record_unmatched(
+            query_id = await svc.record_unmatched(
                 answer.normalized or answer.claim,
                 answer.claim,
                 user_id=user.id,
