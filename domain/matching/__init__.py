@@ -9,9 +9,9 @@
 See docs/matching.md for how it works and how the defaults were measured.
 """
 
-from domain.matching._matcher import (
+from domain.matching._matcher import ClaimMatcher
+from domain.matching._scoring import (
     Candidate,
-    ClaimMatcher,
     KindWeight,
     MatchResult,
     MatchStatus,
