@@ -1,0 +1,256 @@
+"""Matching against an index kept in a database, for collections too big for memory.
+
+The store (`MatchStore`, implemented by `db.match_index`) keeps per incident its
+field-weighted term frequencies and texts, the document frequency of every term, and
+answers "which incidents score best on these terms". This module does the rest exactly
+as the in-memory matcher does: the same reading of the message (`_scoring`), the same
+BM25 over the same stored frequencies, the same stage-2 model and thresholds. Only the
+first cut is approximate: the store ranks a pool of `pool` incidents by the message's
+rarer terms, and stage 1 is then computed exactly over that pool. Name groups are few
+and stay in memory, loaded from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from domain.matching._fuzzy import correctable, one_edit_apart
+from domain.matching._index import bm25_idf, saturate
+from domain.matching._names import NameGroups, Variant
+from domain.matching._scoring import (
+    DEFAULT_KIND_WEIGHTS,
+    Item,
+    KindWeight,
+    MatchResult,
+    MatchStatus,
+    MatchThresholds,
+    Profile,
+    Query,
+    Ranker,
+    Shortlisted,
+    Text,
+    analysis_of,
+    build_query,
+    corrections_for,
+    groups_in,
+    profile,
+    text_masses,
+)
+from domain.model import IncidentDocument, TextKind, short_key
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIncident:
+    """An incident as the store hands it back for scoring."""
+
+    incident_key: str
+    order: int
+    """Tie-breaker: the store's insertion order, as the in-memory index's slots are."""
+    tfs: Mapping[str, float]
+    texts: tuple[Text, ...]
+
+
+class MatchStore(Protocol):
+    async def statistics(self, terms: Collection[str]) -> tuple[int, dict[str, int]]:
+        """How many incidents are indexed, and the document frequency of each of `terms`
+        the index holds."""
+        ...
+
+    async def near(self, terms: Collection[str]) -> dict[str, int]:
+        """Indexed terms (with their document frequency) that may be one edit from any
+        of `terms`: a superset is fine, the caller checks."""
+        ...
+
+    async def group_df(self, members: Collection[Variant]) -> int: ...
+
+    async def pool(
+        self, weights: Mapping[str, float], k1: float, size: int
+    ) -> list[StoredIncident]:
+        """The `size` incidents with the highest BM25 over the weighted terms."""
+        ...
+
+    async def put(self, key: str, short: str, found: Profile) -> bool:
+        """Index an incident, replacing what was under its key; False if nothing changed."""
+        ...
+
+    async def delete(self, key: str) -> bool: ...
+
+    async def declared_groups(self) -> list[tuple[str, tuple[tuple[Variant, ...], ...]]]: ...
+
+    async def count(self) -> int: ...
+
+    async def key_for_short(self, short: str) -> str | None: ...
+
+
+class _Snapshot:
+    """The statistics one match read from the store (`_scoring.Statistics`)."""
+
+    def __init__(self, documents: int, dfs: dict[str, int]) -> None:
+        self.documents = documents
+        self.dfs = dfs
+        self.neighbours: dict[str, list[str]] = {}
+        self.group_dfs: dict[Variant, int] = {}
+        self._idf: dict[str, float] = {}
+
+    def df(self, term: str) -> int:
+        return self.dfs.get(term, 0)
+
+    def near(self, term: str) -> list[str]:
+        return list(self.neighbours.get(term, ()))
+
+    def group_df(self, group: Variant, members: frozenset[Variant]) -> int:
+        return self.group_dfs[group]
+
+    def idf(self, df: int) -> float:
+        return bm25_idf(self.documents, df)
+
+    def term_idf(self, term: str) -> float:
+        idf = self._idf.get(term)
+        if idf is None:
+            idf = self._idf[term] = self.idf(self.df(term))
+        return idf
+
+    def masses(self, incident_key: str, texts: Sequence[Text]) -> tuple[float, ...]:
+        return text_masses(self, texts)
+
+
+class StoredMatcher:
+    """The database-backed counterpart of `ClaimMatcher`; every edit is visible to the
+    next match of every process sharing the store."""
+
+    def __init__(
+        self,
+        store: MatchStore,
+        thresholds: MatchThresholds | None = None,
+        *,
+        kind_weights: Mapping[TextKind, KindWeight] | None = None,
+        k1: float = 1.2,
+        b: float = 0.75,
+        depth: int = 20,
+        pool: int = 100,
+        posting_budget: int = 20_000,
+    ) -> None:
+        self.store = store
+        self._ranker = Ranker(thresholds or MatchThresholds())
+        self._weights = {**DEFAULT_KIND_WEIGHTS, **(kind_weights or {})}
+        self._k1 = k1
+        self._b = b
+        self._depth = depth
+        self._pool = pool
+        self._budget = posting_budget
+        self._groups = NameGroups()
+
+    @property
+    def thresholds(self) -> MatchThresholds:
+        return self._ranker.thresholds
+
+    def profile(self, doc: IncidentDocument) -> Profile:
+        return profile(doc, self._weights, self._b)
+
+    async def load(self) -> int:
+        """Read the declared name groups; returns how many incidents the store holds."""
+        self._groups = NameGroups()
+        for key, groups in await self.store.declared_groups():
+            self._groups.declare(key, groups)
+        return await self.store.count()
+
+    async def upsert(self, doc: IncidentDocument) -> bool:
+        """Index `doc`; False if the store already held exactly this (another process
+        indexed it), in which case only this process's name groups are brought up to date."""
+        found = self.profile(doc)
+        changed = await self.store.put(doc.incident_key, short_key(doc.incident_key), found)
+        self._groups.declare(doc.incident_key, found.groups)
+        return changed
+
+    def declare(self, key: str, found: Profile) -> None:
+        """Take note of the name groups of an incident indexed in bulk."""
+        self._groups.declare(key, found.groups)
+
+    async def remove(self, incident_key: str) -> bool:
+        self._groups.forget(incident_key)
+        return await self.store.delete(incident_key)
+
+    async def match(self, text: str, limit: int = 5) -> MatchResult:
+        analysis = analysis_of(text)
+        sequence = analysis.terms
+        if not sequence or limit <= 0:
+            return MatchResult(MatchStatus.NONE, (), analysis.cleaned)
+        stats = _Snapshot(*await self.store.statistics(set(sequence)))
+        unknown = {t for t in sequence if t not in stats.dfs and correctable(t)}
+        if unknown:
+            found = await self.store.near(unknown)
+            stats.dfs.update(found)
+            for term in unknown:
+                stats.neighbours[term] = [t for t in found if one_edit_apart(term, t)]
+        corrections = corrections_for(sequence, stats)
+        for group in groups_in(sequence, corrections, self._groups):
+            members = self._groups.members(group)
+            stats.group_dfs[group] = await self.store.group_df(members)
+        query = build_query(analysis, corrections, stats, self._groups)
+        if not query.items:
+            return MatchResult(MatchStatus.NONE, (), query.cleaned)
+        pool = await self.store.pool(self._pool_weights(query, stats), self._k1, self._pool)
+        shortlist = self._stage1(query, pool)
+        # Stage 2 weighs every term of the shortlisted texts by its IDF.
+        wanted = {t for entry in shortlist for text in entry.texts for t in text.unique}
+        wanted.difference_update(stats.dfs)
+        if wanted:
+            stats.dfs.update((await self.store.statistics(wanted))[1])
+        return self._ranker.rank(query, shortlist, stats, limit)
+
+    def _pool_weights(self, query: Query, stats: _Snapshot) -> dict[str, float]:
+        """The terms the store ranks its pool by: the rarest first, until reading their
+        postings would cost more than the budget. A term in half the incidents adds
+        little to any score but reads half the index; the exact stage 1 still counts it."""
+        weighted: dict[str, tuple[float, int]] = {}
+        for item in query.items:
+            df = stats.df(item.term) if item.term else stats.group_dfs.get(item.group, 0)
+            for variant in item.variants:
+                for term in variant:
+                    weight = max(item.weight * item.idf, weighted.get(term, (0.0, 0))[0])
+                    weighted[term] = (weight, df)
+        chosen: dict[str, float] = {}
+        spent = 0
+        for term, (weight, df) in sorted(weighted.items(), key=lambda pair: pair[1][1]):
+            if chosen and spent + df > self._budget:
+                break
+            chosen[term] = weight
+            spent += df
+        return chosen
+
+    def _stage1(self, query: Query, pool: Sequence[StoredIncident]) -> list[Shortlisted]:
+        """BM25 over the pool exactly as the in-memory index computes it (single precision,
+        items in the same order), best `depth` first."""
+        scored: list[tuple[float, int, StoredIncident]] = []
+        for incident in pool:
+            score = np.float32(0.0)
+            for item in query.items:
+                tf = _frequency(item, incident.tfs)
+                if tf:
+                    factor = np.float32(item.weight * item.idf)
+                    score += factor * np.float32(saturate(tf, self._k1))
+            if score > 0.0:
+                scored.append((float(score), incident.order, incident))
+        scored.sort(key=lambda entry: (-entry[0], entry[1]))
+        return [
+            Shortlisted(incident.incident_key, score, incident.tfs.keys(), incident.texts)
+            for score, _, incident in scored[: self._depth]
+        ]
+
+
+def _frequency(item: Item, tfs: Mapping[str, float]) -> float:
+    """The item's frequency in one incident: a term's own; for a group, per variant held,
+    the smallest frequency among its terms, summed (as the in-memory index builds a group)."""
+    term = item.term
+    if term is not None:
+        return tfs.get(term, 0.0)
+    total = 0.0
+    for variant in item.variants:
+        found = [tfs.get(t, 0.0) for t in set(variant)]
+        if all(found):
+            total += min(found)
+    return total
