@@ -13,7 +13,9 @@ from telegram.ext import ContextTypes
 from bot.config import Settings
 from bot.metrics import Metrics
 from db.database import Database, SampleData
+from db.match_index import PostgresMatchStore
 from domain.checker import ClaimChecker
+from domain.matching import StoredMatcher
 from domain.ratelimit import SlidingWindowLimiter
 
 SERVICES_KEY = "services"
@@ -51,7 +53,7 @@ class Services:
         return cls(
             settings=settings,
             database=database,
-            checker=ClaimChecker(database.repository),
+            checker=make_checker(settings, database),
             limiter=SlidingWindowLimiter(settings.checks_per_minute),
         )
 
@@ -70,7 +72,7 @@ class Services:
         )
         if keys:
             await self.incidents_changed(keys)
-            self.metrics.incidents.set(len(self.checker.matcher))
+            self.metrics.incidents.set(await self.checker.size())
         return keys
 
     async def language_choice(self, user_id: int) -> str | None:
@@ -132,6 +134,14 @@ class Services:
 
     async def stop(self) -> None:
         await self.database.close()
+
+
+def make_checker(settings: Settings, database: Database) -> ClaimChecker:
+    """The checker over the index `MATCH_INDEX` names: in memory, or in PostgreSQL."""
+    stored = None
+    if settings.match_index == "postgres":
+        stored = StoredMatcher(PostgresMatchStore(database.engine))
+    return ClaimChecker(database.repository, stored=stored)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -34,7 +34,7 @@ def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProc
 def test_run_without_a_token_says_what_is_missing_and_no_traceback(tmp_path: Path) -> None:
     result = run(["run"], tmp_path)
     assert result.returncode == 2
-    assert "schema: empty -> 0002" in result.stdout  # migrations ran first
+    assert "schema: empty -> 0003" in result.stdout  # migrations ran first
     assert "TELEGRAM_BOT_TOKEN: missing" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -12,7 +12,7 @@ and stay in memory, loaded from the store.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -80,6 +80,10 @@ class MatchStore(Protocol):
     async def delete(self, key: str) -> bool: ...
 
     async def declared_groups(self) -> list[tuple[str, tuple[tuple[Variant, ...], ...]]]: ...
+
+    async def rebuild(self, incidents: AsyncIterable[tuple[str, str, Profile]]) -> int:
+        """Replace the whole index by these (key, short key, profile); returns how many."""
+        ...
 
     async def count(self) -> int: ...
 
@@ -166,9 +170,15 @@ class StoredMatcher:
         self._groups.declare(doc.incident_key, found.groups)
         return changed
 
-    def declare(self, key: str, found: Profile) -> None:
-        """Take note of the name groups of an incident indexed in bulk."""
-        self._groups.declare(key, found.groups)
+    async def rebuild(self, docs: AsyncIterable[IncidentDocument]) -> int:
+        """Replace the whole index by `docs`; returns how many were indexed."""
+
+        async def profiles() -> AsyncIterator[tuple[str, str, Profile]]:
+            async for doc in docs:
+                yield doc.incident_key, short_key(doc.incident_key), self.profile(doc)
+
+        await self.store.rebuild(profiles())
+        return await self.load()
 
     async def remove(self, incident_key: str) -> bool:
         self._groups.forget(incident_key)
