@@ -39,7 +39,9 @@ SELECT (SELECT documents FROM match_meta WHERE id = 1),
 FROM match_term WHERE term = ANY($1::text[])
 """
 _NEAR: Final = "SELECT term, df FROM match_term WHERE term LIKE ANY($1::text[])"
-# The pool is ranked inside the database; only `size` rows come back.
+# The pool is ranked inside the database; only `size` rows come back, each with the
+# frequencies of the message's terms alone (all that exact BM25 and the shared-terms
+# feature read), not the incident's whole vocabulary.
 _POOL: Final = """
 WITH pool AS (
     SELECT p.doc_id, sum(q.w * p.tf * $3 / (p.tf + $4)) AS score
@@ -49,7 +51,12 @@ WITH pool AS (
     ORDER BY score DESC, p.doc_id
     LIMIT $5
 )
-SELECT d.id, d.key, d.terms, d.tfs, d.texts FROM pool JOIN match_doc d ON d.id = pool.doc_id
+SELECT d.id, d.key, held.terms, held.tfs
+FROM pool JOIN match_doc d ON d.id = pool.doc_id
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(t), '{}') AS terms, coalesce(array_agg(f), '{}') AS tfs
+    FROM unnest(d.terms, d.tfs) AS u(t, f) WHERE t = ANY($6::text[])
+) AS held
 """
 # One statement, in term order, for both directions: concurrent writers then lock term
 # rows in the same order and cannot deadlock.
@@ -90,11 +97,29 @@ def _texts(raw: Any) -> tuple[Text, ...]:
 
 
 class PostgresMatchStore(MatchStore):
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, pinned: Any = None) -> None:
         self._engine = engine
+        self._pinned = pinned
+
+    def raw(self) -> Any:
+        """An asyncpg connection from the engine's pool (benchmarks and maintenance)."""
+        return self._connection()
+
+    @asynccontextmanager
+    async def bound(self) -> AsyncIterator[PostgresMatchStore]:
+        """This store on one connection: a match makes four or five small queries, and a
+        checkout from the pool (with its liveness ping) costs as much as one of them."""
+        if self._pinned is not None:
+            yield self
+            return
+        async with self._connection() as pg:
+            yield PostgresMatchStore(self._engine, pinned=pg)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Any]:
+        if self._pinned is not None:
+            yield self._pinned
+            return
         async with self._engine.connect() as connection:
             raw = await connection.get_raw_connection()
             yield raw.driver_connection
@@ -127,15 +152,23 @@ class PostgresMatchStore(MatchStore):
             return int(await pg.fetchval(sql, *variants))
 
     async def pool(
-        self, weights: Mapping[str, float], k1: float, size: int
+        self, weights: Mapping[str, float], wanted: Collection[str], k1: float, size: int
     ) -> list[StoredIncident]:
         terms = list(weights)
+        tfs = [weights[t] for t in terms]
         async with self._connection() as pg:
-            rows = await pg.fetch(_POOL, terms, [weights[t] for t in terms], k1 + 1.0, k1, size)
+            rows = await pg.fetch(_POOL, terms, tfs, k1 + 1.0, k1, size, list(wanted))
         return [
-            StoredIncident(key, doc_id, dict(zip(doc_terms, tfs, strict=True)), _texts(texts))
-            for doc_id, key, doc_terms, tfs, texts in rows
+            StoredIncident(key, doc_id, dict(zip(held, held_tfs, strict=True)))
+            for doc_id, key, held, held_tfs in rows
         ]
+
+    async def texts(self, orders: Collection[int]) -> dict[int, tuple[Text, ...]]:
+        async with self._connection() as pg:
+            rows = await pg.fetch(
+                "SELECT id, texts FROM match_doc WHERE id = ANY($1::int[])", list(orders)
+            )
+        return {doc_id: _texts(texts) for doc_id, texts in rows}
 
     async def declared_groups(self) -> list[tuple[str, tuple[tuple[Variant, ...], ...]]]:
         async with self._connection() as pg:

@@ -24,6 +24,7 @@ from domain.matching._scoring import (
     MatchResult,
     MatchStatus,
     MatchThresholds,
+    Profile,
     Query,
     Ranker,
     Shortlisted,
@@ -81,12 +82,19 @@ class ClaimMatcher:
 
     def upsert(self, doc: IncidentDocument) -> None:
         """Index `doc`, replacing whatever was indexed under its key."""
-        found = profile(doc, self._weights, self._b)
-        self._drop(doc.incident_key)
-        for term in self._index.put(doc.incident_key, found.tfs):
+        self.put(doc.incident_key, self.profile(doc))
+
+    def profile(self, doc: IncidentDocument) -> Profile:
+        """What the index keeps of `doc` (the slow part of indexing: analyzing its texts)."""
+        return profile(doc, self._weights, self._b)
+
+    def put(self, incident_key: str, found: Profile) -> None:
+        """Index an incident already analyzed by `profile`."""
+        self._drop(incident_key)
+        for term in self._index.put(incident_key, found.tfs):
             self._near.add(term)
-        self._texts[doc.incident_key] = found.texts
-        self._groups.declare(doc.incident_key, found.groups)
+        self._texts[incident_key] = found.texts
+        self._groups.declare(incident_key, found.groups)
 
     def remove(self, incident_key: str) -> bool:
         """Forget an incident; True if it was indexed."""

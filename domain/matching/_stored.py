@@ -13,6 +13,7 @@ and stay in memory, loaded from the store.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,6 +42,7 @@ from domain.matching._scoring import (
     text_masses,
 )
 from domain.model import IncidentDocument, TextKind, short_key
+from domain.normalize import Analysis
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +51,16 @@ class StoredIncident:
 
     incident_key: str
     order: int
-    """Tie-breaker: the store's insertion order, as the in-memory index's slots are."""
+    """The store's id for it, also the tie-breaker (insertion order, as in-memory slots)."""
     tfs: Mapping[str, float]
-    texts: tuple[Text, ...]
+    """Frequencies of the terms asked for (not of every term the incident has)."""
 
 
 class MatchStore(Protocol):
+    def bound(self) -> AbstractAsyncContextManager[MatchStore]:
+        """The store for a burst of reads that may share one connection."""
+        ...
+
     async def statistics(self, terms: Collection[str]) -> tuple[int, dict[str, int]]:
         """How many incidents are indexed, and the document frequency of each of `terms`
         the index holds."""
@@ -68,9 +74,14 @@ class MatchStore(Protocol):
     async def group_df(self, members: Collection[Variant]) -> int: ...
 
     async def pool(
-        self, weights: Mapping[str, float], k1: float, size: int
+        self, weights: Mapping[str, float], wanted: Collection[str], k1: float, size: int
     ) -> list[StoredIncident]:
-        """The `size` incidents with the highest BM25 over the weighted terms."""
+        """The `size` incidents with the highest BM25 over the weighted terms, each with
+        its frequencies of the `wanted` terms."""
+        ...
+
+    async def texts(self, orders: Collection[int]) -> dict[int, tuple[Text, ...]]:
+        """The analyzed texts of incidents by their `StoredIncident.order`."""
         ...
 
     async def put(self, key: str, short: str, found: Profile) -> bool:
@@ -186,30 +197,35 @@ class StoredMatcher:
 
     async def match(self, text: str, limit: int = 5) -> MatchResult:
         analysis = analysis_of(text)
-        sequence = analysis.terms
-        if not sequence or limit <= 0:
+        if not analysis.terms or limit <= 0:
             return MatchResult(MatchStatus.NONE, (), analysis.cleaned)
-        stats = _Snapshot(*await self.store.statistics(set(sequence)))
+        async with self.store.bound() as store:
+            return await self._match(store, analysis, limit)
+
+    async def _match(self, store: MatchStore, analysis: Analysis, limit: int) -> MatchResult:
+        sequence = analysis.terms
+        stats = _Snapshot(*await store.statistics(set(sequence)))
         unknown = {t for t in sequence if t not in stats.dfs and correctable(t)}
         if unknown:
-            found = await self.store.near(unknown)
+            found = await store.near(unknown)
             stats.dfs.update(found)
             for term in unknown:
                 stats.neighbours[term] = [t for t in found if one_edit_apart(term, t)]
         corrections = corrections_for(sequence, stats)
         for group in groups_in(sequence, corrections, self._groups):
             members = self._groups.members(group)
-            stats.group_dfs[group] = await self.store.group_df(members)
+            stats.group_dfs[group] = await store.group_df(members)
         query = build_query(analysis, corrections, stats, self._groups)
         if not query.items:
             return MatchResult(MatchStatus.NONE, (), query.cleaned)
-        pool = await self.store.pool(self._pool_weights(query, stats), self._k1, self._pool)
-        shortlist = self._stage1(query, pool)
+        wanted = {t for item in query.items for variant in item.variants for t in variant}
+        pool = await store.pool(self._pool_weights(query, stats), wanted, self._k1, self._pool)
+        shortlist = await self._stage1(store, query, pool)
         # Stage 2 weighs every term of the shortlisted texts by its IDF.
-        wanted = {t for entry in shortlist for text in entry.texts for t in text.unique}
-        wanted.difference_update(stats.dfs)
-        if wanted:
-            stats.dfs.update((await self.store.statistics(wanted))[1])
+        unread = {t for entry in shortlist for text in entry.texts for t in text.unique}
+        unread.difference_update(stats.dfs)
+        if unread:
+            stats.dfs.update((await store.statistics(unread))[1])
         return self._ranker.rank(query, shortlist, stats, limit)
 
     def _pool_weights(self, query: Query, stats: _Snapshot) -> dict[str, float]:
@@ -232,9 +248,11 @@ class StoredMatcher:
             spent += df
         return chosen
 
-    def _stage1(self, query: Query, pool: Sequence[StoredIncident]) -> list[Shortlisted]:
+    async def _stage1(
+        self, store: MatchStore, query: Query, pool: Sequence[StoredIncident]
+    ) -> list[Shortlisted]:
         """BM25 over the pool exactly as the in-memory index computes it (single precision,
-        items in the same order), best `depth` first."""
+        items in the same order), best `depth` first, with their texts."""
         scored: list[tuple[float, int, StoredIncident]] = []
         for incident in pool:
             score = np.float32(0.0)
@@ -246,9 +264,11 @@ class StoredMatcher:
             if score > 0.0:
                 scored.append((float(score), incident.order, incident))
         scored.sort(key=lambda entry: (-entry[0], entry[1]))
+        del scored[self._depth :]
+        texts = await store.texts([order for _, order, _ in scored]) if scored else {}
         return [
-            Shortlisted(incident.incident_key, score, incident.tfs.keys(), incident.texts)
-            for score, _, incident in scored[: self._depth]
+            Shortlisted(incident.incident_key, score, incident.tfs.keys(), texts[order])
+            for score, order, incident in scored
         ]
 
 
