@@ -58,6 +58,16 @@ CROSS JOIN LATERAL (
     FROM unnest(d.terms, d.tfs) AS u(t, f) WHERE t = ANY($6::text[])
 ) AS held
 """
+# The shortlist's texts, and the document frequency of every term in them (one row with
+# no id), in one round trip: stage 2 weighs each of those terms by its IDF. The terms go
+# in as an array so the planner probes the term index instead of hashing the whole table.
+_DETAILS: Final = """
+WITH docs AS (SELECT id, texts, terms FROM match_doc WHERE id = ANY($1::int[]))
+SELECT NULL::int, NULL::jsonb, coalesce(array_agg(term), '{}'), coalesce(array_agg(df), '{}')
+FROM match_term WHERE term = ANY(ARRAY(SELECT DISTINCT unnest(terms) FROM docs))
+UNION ALL
+SELECT id, texts, NULL, NULL FROM docs
+"""
 # One statement, in term order, for both directions: concurrent writers then lock term
 # rows in the same order and cannot deadlock.
 _COUNT_TERMS: Final = """
@@ -163,12 +173,17 @@ class PostgresMatchStore(MatchStore):
             for doc_id, key, held, held_tfs in rows
         ]
 
-    async def texts(self, orders: Collection[int]) -> dict[int, tuple[Text, ...]]:
+    async def details(
+        self, orders: Collection[int]
+    ) -> tuple[dict[int, tuple[Text, ...]], dict[str, int]]:
         async with self._connection() as pg:
-            rows = await pg.fetch(
-                "SELECT id, texts FROM match_doc WHERE id = ANY($1::int[])", list(orders)
-            )
-        return {doc_id: _texts(texts) for doc_id, texts in rows}
+            rows = await pg.fetch(_DETAILS, list(orders))
+        texts = {doc_id: _texts(raw) for doc_id, raw, _, _ in rows if doc_id is not None}
+        dfs: dict[str, int] = {}
+        for doc_id, _, terms, counts in rows:
+            if doc_id is None:
+                dfs.update(zip(terms, counts, strict=True))
+        return texts, dfs
 
     async def declared_groups(self) -> list[tuple[str, tuple[tuple[Variant, ...], ...]]]:
         async with self._connection() as pg:

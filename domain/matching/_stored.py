@@ -80,8 +80,11 @@ class MatchStore(Protocol):
         its frequencies of the `wanted` terms."""
         ...
 
-    async def texts(self, orders: Collection[int]) -> dict[int, tuple[Text, ...]]:
-        """The analyzed texts of incidents by their `StoredIncident.order`."""
+    async def details(
+        self, orders: Collection[int]
+    ) -> tuple[dict[int, tuple[Text, ...]], dict[str, int]]:
+        """The analyzed texts of incidents by their `StoredIncident.order`, and the
+        document frequency of every term in them."""
         ...
 
     async def put(self, key: str, short: str, found: Profile) -> bool:
@@ -220,12 +223,13 @@ class StoredMatcher:
             return MatchResult(MatchStatus.NONE, (), query.cleaned)
         wanted = {t for item in query.items for variant in item.variants for t in variant}
         pool = await store.pool(self._pool_weights(query, stats), wanted, self._k1, self._pool)
-        shortlist = await self._stage1(store, query, pool)
-        # Stage 2 weighs every term of the shortlisted texts by its IDF.
-        unread = {t for entry in shortlist for text in entry.texts for t in text.unique}
-        unread.difference_update(stats.dfs)
-        if unread:
-            stats.dfs.update((await store.statistics(unread))[1])
+        scored = self._stage1(query, pool)
+        texts, dfs = await store.details([incident.order for _, incident in scored])
+        stats.dfs.update(dfs)
+        shortlist = [
+            Shortlisted(incident.incident_key, score, incident.tfs.keys(), texts[incident.order])
+            for score, incident in scored
+        ]
         return self._ranker.rank(query, shortlist, stats, limit)
 
     def _pool_weights(self, query: Query, stats: _Snapshot) -> dict[str, float]:
@@ -248,28 +252,26 @@ class StoredMatcher:
             spent += df
         return chosen
 
-    async def _stage1(
-        self, store: MatchStore, query: Query, pool: Sequence[StoredIncident]
-    ) -> list[Shortlisted]:
+    def _stage1(
+        self, query: Query, pool: Sequence[StoredIncident]
+    ) -> list[tuple[float, StoredIncident]]:
         """BM25 over the pool exactly as the in-memory index computes it (single precision,
-        items in the same order), best `depth` first, with their texts."""
-        scored: list[tuple[float, int, StoredIncident]] = []
-        for incident in pool:
-            score = np.float32(0.0)
-            for item in query.items:
-                tf = _frequency(item, incident.tfs)
-                if tf:
-                    factor = np.float32(item.weight * item.idf)
-                    score += factor * np.float32(saturate(tf, self._k1))
-            if score > 0.0:
-                scored.append((float(score), incident.order, incident))
-        scored.sort(key=lambda entry: (-entry[0], entry[1]))
-        del scored[self._depth :]
-        texts = await store.texts([order for _, order, _ in scored]) if scored else {}
-        return [
-            Shortlisted(incident.incident_key, score, incident.tfs.keys(), texts[order])
-            for score, order, incident in scored
-        ]
+        items added in the same order), best `depth` first."""
+        if not pool:
+            return []
+        frequencies = np.array(
+            [[_frequency(item, incident.tfs) for item in query.items] for incident in pool],
+            dtype=np.float64,
+        )
+        saturated = saturate(frequencies, self._k1).astype(np.float32)
+        scores = np.zeros(len(pool), dtype=np.float32)
+        for column, item in enumerate(query.items):
+            scores += np.float32(item.weight * item.idf) * saturated[:, column]
+        order = sorted(
+            (i for i in range(len(pool)) if scores[i] > 0.0),
+            key=lambda i: (-scores[i], pool[i].order),
+        )
+        return [(float(scores[i]), pool[i]) for i in order[: self._depth]]
 
 
 def _frequency(item: Item, tfs: Mapping[str, float]) -> float:
