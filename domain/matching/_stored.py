@@ -150,7 +150,7 @@ class StoredMatcher:
         b: float = 0.75,
         depth: int = 20,
         pool: int = 100,
-        posting_budget: int = 20_000,
+        posting_budget: int = 5_000,
     ) -> None:
         self.store = store
         self._ranker = Ranker(thresholds or MatchThresholds())
