@@ -290,8 +290,9 @@ class PostgresMatchStore(MatchStore):
         batch_size: int = 2000,
     ) -> int:
         """Replace the whole index by `incidents` (key, short key, profile) in one
-        transaction, so matches meanwhile still see the old index. COPY in batches, with
-        the postings' key built once at the end rather than row by row."""
+        transaction; matches meanwhile wait on its locks rather than see a half-built
+        index. COPY in batches, with the postings' key built once at the end rather than
+        row by row."""
         count = 0
         async with self._connection() as pg:
             async with pg.transaction():
