@@ -150,16 +150,19 @@ class PostgresMatchStore(MatchStore):
         variants = [sorted(set(v)) for v in members if v]
         if not variants:
             return 0
-        # Incidents holding every term of some variant: per variant, those with as many
-        # of its terms as it has distinct ones.
-        parts = [
-            f"SELECT doc_id FROM match_posting WHERE term = ANY(${i + 1}::text[]) "
+        # Incidents holding every term of some variant. One-term variants (most aliases)
+        # are one index scan together; a longer one needs all its distinct terms.
+        singles = [v[0] for v in variants if len(v) == 1]
+        longer = [v for v in variants if len(v) > 1]
+        parts = ["SELECT doc_id FROM match_posting WHERE term = ANY($1::text[])"]
+        parts += [
+            f"SELECT doc_id FROM match_posting WHERE term = ANY(${i + 2}::text[]) "
             f"GROUP BY doc_id HAVING count(*) = {len(v)}"
-            for i, v in enumerate(variants)
+            for i, v in enumerate(longer)
         ]
-        sql = f"SELECT count(*) FROM ({' UNION '.join(parts)}) AS holders"
+        sql = f"SELECT count(DISTINCT doc_id) FROM ({' UNION ALL '.join(parts)}) AS holders"
         async with self._connection() as pg:
-            return int(await pg.fetchval(sql, *variants))
+            return int(await pg.fetchval(sql, singles, *longer))
 
     async def pool(
         self, weights: Mapping[str, float], wanted: Collection[str], k1: float, size: int

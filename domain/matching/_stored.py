@@ -151,6 +151,7 @@ class StoredMatcher:
         depth: int = 20,
         pool: int = 100,
         posting_budget: int = 5_000,
+        group_budget: int = 20_000,
     ) -> None:
         self.store = store
         self._ranker = Ranker(thresholds or MatchThresholds())
@@ -160,6 +161,7 @@ class StoredMatcher:
         self._depth = depth
         self._pool = pool
         self._budget = posting_budget
+        self._group_budget = group_budget
         self._groups = NameGroups()
 
     @property
@@ -215,9 +217,14 @@ class StoredMatcher:
             for term in unknown:
                 stats.neighbours[term] = [t for t in found if one_edit_apart(term, t)]
         corrections = corrections_for(sequence, stats)
-        for group in groups_in(sequence, corrections, self._groups):
-            members = self._groups.members(group)
-            stats.group_dfs[group] = await store.group_df(members)
+        mentioned = {
+            g: self._groups.members(g) for g in groups_in(sequence, corrections, self._groups)
+        }
+        unread = {t for m in mentioned.values() for v in m for t in v} - stats.dfs.keys()
+        if unread:
+            stats.dfs.update((await store.statistics(unread))[1])
+        for group, members in mentioned.items():
+            stats.group_dfs[group] = await self._group_df(store, stats, members)
         query = build_query(analysis, corrections, stats, self._groups)
         if not query.items:
             return MatchResult(MatchStatus.NONE, (), query.cleaned)
@@ -231,6 +238,18 @@ class StoredMatcher:
             for score, incident in scored
         ]
         return self._ranker.rank(query, shortlist, stats, limit)
+
+    async def _group_df(
+        self, store: MatchStore, stats: _Snapshot, members: frozenset[Variant]
+    ) -> int:
+        """How many incidents hold the group: counted when that reads at most
+        `group_budget` postings; else the sum over its variants of their rarest term's
+        frequency, an upper bound. Counting a group whose spelling is a common word read
+        a hundred thousand postings at 1M texts, for an IDF near its floor either way."""
+        bound = sum(min(stats.df(t) for t in variant) for variant in members if variant)
+        if bound <= self._group_budget:
+            return await store.group_df(members)
+        return min(bound, stats.documents)
 
     def _pool_weights(self, query: Query, stats: _Snapshot) -> dict[str, float]:
         """The terms the store ranks its pool by: the rarest first, until reading their
