@@ -14,12 +14,12 @@ from typing import IO, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.services import make_checker
 from db import migrate
 from db.database import Database, SampleData
 from db.datasets import backup, export_claim_review, export_dataset, import_dataset, restore
 from db.engine import DatabaseUrlError
 from db.repository import Actor
-from domain.checker import ClaimChecker
 from domain.dataset import DatasetInvalid
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     save.add_argument("file", type=Path, help="backup file to write")
     back = commands.add_parser("restore", help="load a backup file (validated first)")
     back.add_argument("file", type=Path, help="backup file to read")
+    commands.add_parser(
+        "reindex", help="rebuild the PostgreSQL match index (MATCH_INDEX=postgres) from storage"
+    )
     return parser
 
 
@@ -94,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _export,
         "backup": _backup,
         "restore": _restore,
+        "reindex": _reindex,
     }
     try:
         return asyncio.run(handlers[args.command](settings, args))
@@ -143,7 +147,7 @@ async def _check(settings: Settings, args: argparse.Namespace) -> int:
     claim = " ".join(args.claim)
 
     async def work(database: Database) -> int:
-        checker = ClaimChecker(database.repository)
+        checker = make_checker(settings, database)
         await checker.load()
         answer = await checker.check(claim)
         if args.json:
@@ -185,6 +189,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
             print(invalid.report.describe(), file=sys.stderr)
             return EXIT_FAILED
         print(f"\nimported {path.name} in {time.monotonic() - started:.1f}s: {result.describe()}")
+        await _keep_index(settings, database)
         return EXIT_OK
 
     return await _with_database(settings, work, sample=False)
@@ -245,9 +250,32 @@ async def _restore(settings: Settings, args: argparse.Namespace) -> int:
             print(invalid.report.describe(), file=sys.stderr)
             return EXIT_FAILED
         print(f"restored {path.name}: {result.describe()}")
+        await _keep_index(settings, database)
         return EXIT_OK
 
     return await _with_database(settings, work, sample=False)
+
+
+async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.match_index != "postgres":
+        print("MATCH_INDEX=memory: the index is built in memory at start; nothing to rebuild")
+        return EXIT_OK
+
+    async def work(database: Database) -> int:
+        started = time.monotonic()
+        count = await make_checker(settings, database).reindex()
+        print(f"match index rebuilt: {count} incidents in {time.monotonic() - started:.1f}s")
+        return EXIT_OK
+
+    return await _with_database(settings, work, sample=False)
+
+
+async def _keep_index(settings: Settings, database: Database) -> None:
+    """A bulk write from the command line rebuilds the PostgreSQL index at once, so it is
+    current even when no bot is running to pick the changes up."""
+    if settings.match_index == "postgres":
+        count = await make_checker(settings, database).reindex()
+        print(f"match index rebuilt: {count} incidents")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
-from db.engine import DEFAULT_DATABASE_URL, DatabaseUrlError, async_url
+from db.engine import DEFAULT_DATABASE_URL, DatabaseUrlError, async_url, is_sqlite
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
 _TOKEN_SHAPE = re.compile(r"^\d{3,12}:[A-Za-z0-9_-]{20,}$")
@@ -59,6 +59,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     publisher_name: str = "factcheck-bot"
+    match_index: str = "memory"
 
     @property
     def webhook_mode(self) -> bool:
@@ -139,6 +140,14 @@ def load_settings(
         "LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True), "a log level"
     )
     log_format = parse("LOG_FORMAT", "text", _choice("text", "json"), "text or json")
+    match_index = parse(
+        "MATCH_INDEX", "memory", _choice("memory", "postgres"), "memory or postgres"
+    )
+    if match_index == "postgres" and is_sqlite(async_url(database_url)):
+        problems.append(
+            "MATCH_INDEX: postgres keeps the index in the database and needs a PostgreSQL "
+            "DATABASE_URL; use memory with SQLite"
+        )
 
     if problems:
         raise ConfigError(problems)
@@ -162,6 +171,7 @@ def load_settings(
         log_level=level,
         log_format=log_format,
         publisher_name=get("PUBLISHER_NAME", "factcheck-bot") or "factcheck-bot",
+        match_index=match_index,
     )
 
 

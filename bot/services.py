@@ -16,8 +16,10 @@ from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.unmatched import UnmatchedWriter
 from db.database import Database, SampleData
+from db.match_index import PostgresMatchStore
 from db.repository import UnmatchedClaim
 from domain.checker import ClaimChecker
+from domain.matching import StoredMatcher
 from domain.ratelimit import SlidingWindowLimiter
 
 SERVICES_KEY = "services"
@@ -61,7 +63,7 @@ class Services:
         return cls(
             settings=settings,
             database=database,
-            checker=ClaimChecker(database.repository),
+            checker=make_checker(settings, database),
             limiter=SlidingWindowLimiter(settings.checks_per_minute),
             inbox=Inbox(database.inbox, metrics.duplicates),
             unmatched=UnmatchedWriter(database.community.record_unmatched_many),
@@ -88,7 +90,7 @@ class Services:
         )
         if keys:
             await self.incidents_changed(keys)
-            self.metrics.incidents.set(len(self.checker.matcher))
+            self.metrics.incidents.set(await self.checker.size())
         return keys
 
     async def language_choice(self, user_id: int) -> str | None:
@@ -172,6 +174,14 @@ class Services:
     async def stop(self) -> None:
         await self.unmatched.close()
         await self.database.close()
+
+
+def make_checker(settings: Settings, database: Database) -> ClaimChecker:
+    """The checker over the index `MATCH_INDEX` names: in memory, or in PostgreSQL."""
+    stored = None
+    if settings.match_index == "postgres":
+        stored = StoredMatcher(PostgresMatchStore(database.engine))
+    return ClaimChecker(database.repository, stored=stored)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

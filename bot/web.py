@@ -97,7 +97,7 @@ class WebhookServer:
             return web.json_response({"status": "database unreachable"}, status=503)
         body: dict[str, Any] = {
             "status": "ok",
-            "incidents": len(self._services.checker.matcher),
+            "incidents": await self._services.checker.size(),
         }
         return web.json_response(body)
 

@@ -1,18 +1,30 @@
 """Checking a claim: match it against the index, then fetch what the sources said.
 
-The checker keeps the in-memory matcher in step with storage: it loads every incident once,
-and after an edit `refresh` re-reads only the incidents that changed.
+The checker keeps the matcher's index in step with storage. With the in-memory index it
+loads every incident once; with an index kept in the database (`StoredMatcher`) nothing
+is loaded but the name groups, the index is rebuilt only when it is missing incidents,
+and every process sharing the database sees the same one. Either way, after an edit
+`refresh` re-reads only the incidents that changed.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from typing import Protocol
 
 from domain.answer import Answer, CandidateSummary
-from domain.matching import ClaimMatcher, MatchResult, MatchStatus, MatchThresholds
-from domain.model import IncidentView, document_for, short_key
+from domain.matching import (
+    ClaimMatcher,
+    MatchResult,
+    MatchStatus,
+    MatchThresholds,
+    StoredMatcher,
+)
+from domain.model import IncidentDocument, IncidentView, document_for, short_key
+
+log = logging.getLogger(__name__)
 
 
 class IncidentStore(Protocol):
@@ -21,6 +33,8 @@ class IncidentStore(Protocol):
     def iter_incidents(self, *, batch_size: int = 500) -> AsyncIterator[IncidentView]: ...
 
     async def incident_for_post(self, channel: str, message_id: int) -> str | None: ...
+
+    async def count_incidents(self) -> int: ...
 
 
 class ClaimChecker:
@@ -32,9 +46,11 @@ class ClaimChecker:
         max_candidates: int = 3,
         cache_size: int = 2000,
         match_cache_size: int = 4096,
+        stored: StoredMatcher | None = None,
     ) -> None:
         self._store = store
         self.matcher = ClaimMatcher(thresholds or MatchThresholds())
+        self.stored = stored
         self._max_candidates = max_candidates
         self._short_keys: dict[str, str] = {}
         # Recently answered incidents, so a popular one is not re-read for every check.
@@ -49,7 +65,15 @@ class ClaimChecker:
         self.generation = 0
 
     async def load(self) -> int:
-        """Index every stored incident; returns how many."""
+        """Make every stored incident matchable; returns how many there are."""
+        if self.stored is not None:
+            count = await self.stored.load()
+            stored = await self._store.count_incidents()
+            if count != stored:
+                log.info("match index holds %d of %d incidents: rebuilding it", count, stored)
+                count = await self.reindex()
+            self.generation += 1
+            return count
         count = 0
         async for incident in self._store.iter_incidents():
             self._index(incident)
@@ -57,12 +81,36 @@ class ClaimChecker:
         self.generation += 1
         return count
 
+    async def reindex(self) -> int:
+        """Rebuild the index from every stored incident (streamed, not held in memory)."""
+        if self.stored is None:
+            self.matcher = ClaimMatcher(self.matcher.thresholds)
+            self._short_keys.clear()
+            return await self.load()
+
+        async def documents() -> AsyncIterator[IncidentDocument]:
+            async for incident in self._store.iter_incidents():
+                yield document_for(incident)
+
+        count = await self.stored.rebuild(documents())
+        self._views.clear()
+        self.generation += 1
+        return count
+
+    async def size(self) -> int:
+        """How many incidents the index holds."""
+        if self.stored is not None:
+            return await self.stored.store.count()
+        return len(self.matcher)
+
     def _index(self, incident: IncidentView) -> None:
         self.matcher.upsert(document_for(incident))
         self._short_keys[short_key(incident.key)] = incident.key
 
-    def incident_key(self, short: str) -> str | None:
+    async def incident_key(self, short: str) -> str | None:
         """The incident behind a short key carried by a button."""
+        if self.stored is not None:
+            return await self.stored.store.key_for_short(short)
         return self._short_keys.get(short)
 
     async def refresh(self, keys: Iterable[str]) -> None:
@@ -73,7 +121,12 @@ class ClaimChecker:
         found = await self._store.get_incidents(wanted)
         for key in wanted:
             if key in found:
-                self._index(found[key])
+                if self.stored is not None:
+                    await self.stored.upsert(document_for(found[key]))
+                else:
+                    self._index(found[key])
+            elif self.stored is not None:
+                await self.stored.remove(key)
             else:
                 self.matcher.remove(key)
         self.generation += 1
@@ -92,7 +145,12 @@ class ClaimChecker:
             self._views.popitem(last=False)
         return found
 
-    def match(self, claim: str) -> MatchResult:
+    async def match(self, claim: str) -> MatchResult:
+        limit = max(self._max_candidates, 5)
+        if self.stored is not None:
+            return await self.stored.match(claim, limit=limit)
+        # The same wording asked again (a forwarded rumour spreads) is answered from memory
+        # until the next edit changes the index.
         if self._matches_generation != self.generation:
             self._matches.clear()
             self._matches_generation = self.generation
@@ -100,14 +158,14 @@ class ClaimChecker:
         if found is not None:
             self._matches.move_to_end(claim)
             return found
-        found = self.matcher.match(claim, limit=max(self._max_candidates, 5))
+        found = self.matcher.match(claim, limit=limit)
         self._matches[claim] = found
         while len(self._matches) > self._match_cache_size:
             self._matches.popitem(last=False)
         return found
 
     async def check(self, claim: str) -> Answer:
-        return await self.answer(claim, self.match(claim))
+        return await self.answer(claim, await self.match(claim))
 
     async def check_forwarded(
         self, claim: str, channel: str | None, message_id: int | None
@@ -157,12 +215,12 @@ class ClaimChecker:
         if incident is None:
             return None
         if point_key is None and claim:
-            point_key = self._point_for(claim, incident_key)
+            point_key = await self._point_for(claim, incident_key)
         point = incident.point(point_key) if point_key else None
         return Answer(MatchStatus.CONFIDENT, claim, incident, score, point)
 
-    def _point_for(self, claim: str, incident_key: str) -> str | None:
-        for candidate in self.match(claim).candidates:
+    async def _point_for(self, claim: str, incident_key: str) -> str | None:
+        for candidate in (await self.match(claim)).candidates:
             if candidate.incident_key == incident_key:
                 return candidate.point_key
         return None

@@ -458,11 +458,11 @@ async def test_a_remembered_match_is_forgotten_when_the_index_changes() -> None:
     checker = ClaimChecker(Store())
     await checker.load()
     claim = "Was the Zephyrbrook aqueduct bombed?"
-    assert checker.match(claim).status is MatchStatus.NONE
-    assert checker.match(claim) is checker.match(claim)  # remembered
+    assert (await checker.match(claim)).status is MatchStatus.NONE
+    assert await checker.match(claim) is await checker.match(claim)  # remembered
     stored[incident.key] = dataclasses.replace(incident, phrases=(claim,))
     await checker.refresh([incident.key])
-    assert checker.match(claim).status is not MatchStatus.NONE
+    assert (await checker.match(claim)).status is not MatchStatus.NONE
     del stored[incident.key]
     await checker.refresh([incident.key])
-    assert checker.match(claim).status is MatchStatus.NONE
+    assert (await checker.match(claim)).status is MatchStatus.NONE

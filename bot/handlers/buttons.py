@@ -54,7 +54,7 @@ async def _switch_view(
     point: str,
 ) -> bool:
     svc = services(context)
-    key = svc.checker.incident_key(short)
+    key = await svc.checker.incident_key(short)
     if key is None:
         return False
     answer = await svc.checker.answer_for(key)
@@ -102,7 +102,7 @@ async def _none_of_these(
         return False
     svc = services(context)
     await query.answer()
-    unmatched = Answer(MatchStatus.NONE, claim, normalized=svc.checker.match(claim).query)
+    unmatched = Answer(MatchStatus.NONE, claim, normalized=(await svc.checker.match(claim)).query)
     await query.edit_message_reply_markup(None)
     private = message.chat.type == ChatType.PRIVATE
     await send_answer(
@@ -119,7 +119,7 @@ async def _feedback(
     helpful: bool,
 ) -> bool:
     svc = services(context)
-    key = svc.checker.incident_key(short)
+    key = await svc.checker.incident_key(short)
     if key is None or query.from_user is None:
         return False
     if not await svc.database.community.save_feedback(key, query.from_user.id, helpful):

@@ -65,7 +65,7 @@ async def _results(
     context: ContextTypes.DEFAULT_TYPE, text: str, language: str
 ) -> list[InlineQueryResultArticle]:
     svc = services(context)
-    match = svc.checker.match(text)
+    match = await svc.checker.match(text)
     if match.status is MatchStatus.NONE:
         return [
             InlineQueryResultArticle(

@@ -9,14 +9,19 @@
 See docs/matching.md for how it works and how the defaults were measured.
 """
 
-from domain.matching._matcher import (
+from domain.matching._fuzzy import one_edit_patterns
+from domain.matching._matcher import ClaimMatcher
+from domain.matching._names import Variant
+from domain.matching._scoring import (
     Candidate,
-    ClaimMatcher,
     KindWeight,
     MatchResult,
     MatchStatus,
     MatchThresholds,
+    Profile,
+    Text,
 )
+from domain.matching._stored import MatchStore, StoredIncident, StoredMatcher
 
 __all__ = [
     "Candidate",
@@ -24,5 +29,12 @@ __all__ = [
     "KindWeight",
     "MatchResult",
     "MatchStatus",
+    "MatchStore",
     "MatchThresholds",
+    "Profile",
+    "StoredIncident",
+    "StoredMatcher",
+    "Text",
+    "Variant",
+    "one_edit_patterns",
 ]

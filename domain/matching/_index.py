@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Mapping
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +34,20 @@ _SCAN_LIMIT = 64
 # documents and IDF would call it worthless; what IDF measures then is the size of the
 # collection, not the words. A bot starts with a handful of incidents, so this matters.
 MIN_DOCUMENTS = 1000
+
+
+def bm25_idf(documents: int, df: int) -> float:
+    """BM25 IDF in the non-negative form (Lucene's): rarer terms weigh more, none below 0."""
+    n = max(documents, MIN_DOCUMENTS)
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+FloatLike = TypeVar("FloatLike", float, FloatArray)
+
+
+def saturate(tf: FloatLike, k1: float) -> FloatLike:
+    """BM25's term-frequency saturation, for one frequency or an array of them."""
+    return tf * (k1 + 1.0) / (tf + k1)
 
 
 class _Postings:
@@ -145,9 +160,7 @@ class InvertedIndex:
         return len(postings.slots) if postings is not None else 0
 
     def idf(self, df: int) -> float:
-        """BM25 IDF in the non-negative form (Lucene's): rarer terms weigh more, none below 0."""
-        n = max(len(self._slot_of), MIN_DOCUMENTS)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return bm25_idf(len(self._slot_of), df)
 
     def has(self, term: str) -> bool:
         return term in self._postings
@@ -165,7 +178,7 @@ class InvertedIndex:
     def saturate(self, tfs: FloatArray) -> Float32Array:
         """BM25's term-frequency saturation, tf * (k1 + 1) / (tf + k1), in single precision
         (scores need no more, and half the bytes is half the memory traffic per query)."""
-        result: Float32Array = (tfs * (self.k1 + 1.0) / (tfs + self.k1)).astype(np.float32)
+        result: Float32Array = saturate(tfs, self.k1).astype(np.float32)
         return result
 
     def saturated(self, term: str) -> tuple[IntArray, Float32Array]:
