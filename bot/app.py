@@ -257,6 +257,7 @@ async def _running(application: Application, svc: Services) -> AsyncIterator[Non
             yield
         finally:
             await application.stop()
+            await svc.inbox.drain()  # the last updates' done marks, before the database closes
             await application.post_shutdown(application)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import Counter
@@ -77,13 +77,22 @@ class Inbox:
 
     async def finish(self, update_id: int) -> None:
         """Mark an update handled; returns once that is written."""
+        await self.finish_soon(update_id)
+
+    def finish_soon(self, update_id: int) -> asyncio.Future[bool]:
+        """Mark an update handled with the next write, without waiting for it: the reply
+        has gone out already, so waiting would only keep the update's slot busy."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._finished.append((update_id, done))
+        done.add_done_callback(lambda _: self._in_hand.discard(update_id))
+        done.add_done_callback(_log_failure(update_id))
         self._wake()
-        try:
-            await done
-        finally:
-            self._in_hand.discard(update_id)
+        return done
+
+    async def drain(self) -> None:
+        """Wait until everything handed to the writer is written (or has failed)."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
 
     def _wake(self) -> None:
         if self._writer is None:
@@ -155,3 +164,11 @@ class Inbox:
         except (KeyError, TypeError, ValueError):
             log.warning("update %s could not be read back; marking it done", update_id)
             return None
+
+
+def _log_failure(update_id: int) -> Callable[[asyncio.Future[bool]], None]:
+    def check(done: asyncio.Future[bool]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            log.warning("could not mark update %s done: %s", update_id, done.exception())
+
+    return check

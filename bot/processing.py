@@ -106,10 +106,7 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             )
             outcome.reset(token)
         # Handled, with an answer or an apology: it must not be handled again after a restart.
-        try:
-            await svc.inbox.finish(update.update_id)
-        except Exception:
-            log.warning("could not mark update %s done", update.update_id, exc_info=True)
+        svc.inbox.finish_soon(update.update_id)
 
     async def initialize(self) -> None:
         pass

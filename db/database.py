@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from typing import Literal
@@ -19,6 +20,7 @@ from db.repository import (
     SharedState,
     StaffRepository,
     UpdateInbox,
+    WriteGate,
 )
 from domain.dataset import SAMPLE_PATH
 
@@ -33,11 +35,14 @@ class Database:
         self.engine = engine or create_engine(url)
         sessions = session_factory(self.engine)
         self.repository = Repository(sessions)
-        self.community = CommunityRepository(sessions)
+        # The hot paths' writes (arrived updates, unmatched claims) queue here rather than
+        # in SQLite's busy handler; PostgreSQL takes concurrent writers as they come.
+        gate: WriteGate | None = asyncio.Lock() if is_sqlite(self.url) else None
+        self.community = CommunityRepository(sessions, gate)
         self.staff = StaffRepository(sessions, self.repository)
         self.shared = SharedState(sessions)
         self.drafts = FormDrafts(sessions)
-        self.inbox = UpdateInbox(sessions)
+        self.inbox = UpdateInbox(sessions, gate)
 
     @property
     def is_embedded(self) -> bool:

@@ -7,6 +7,7 @@ that same transaction, so a change and its audit trail land together or not at a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -57,6 +58,10 @@ from domain.model import (
     StanceView,
     Translation,
 )
+
+# Writers that take turns in this process: SQLite has one writer at a time, and writers
+# that meet there wait in its busy handler, sleeping in steps of up to 100 ms.
+WriteGate = contextlib.AbstractAsyncContextManager[Any]
 
 
 class RepositoryError(Exception):
@@ -974,8 +979,11 @@ class UnmatchedClaim:
 class CommunityRepository:
     """What users leave behind: unmatched claims, follow-up requests, feedback, settings."""
 
-    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[Any], write_gate: WriteGate | None = None
+    ) -> None:
         self._sessions = sessions
+        self._gate = write_gate or contextlib.nullcontext()
 
     async def record_unmatched(
         self,
@@ -1009,7 +1017,7 @@ class CommunityRepository:
             samples.setdefault(text, claim.claim)  # the first wording asked is shown
         queries = SQLModel.metadata.tables[UnmatchedQuery.__tablename__]
         askers = SQLModel.metadata.tables[UnmatchedAsker.__tablename__]
-        async with self._sessions() as session, session.begin():
+        async with self._gate, self._sessions() as session, session.begin():
             module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
             ids = await self._query_ids(session, list(samples))
             missing = [text for text in samples if text not in ids]
@@ -1542,8 +1550,11 @@ class FormDrafts:
 class UpdateInbox:
     """Telegram updates between arrival and being handled, shared by every bot process."""
 
-    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[Any], write_gate: WriteGate | None = None
+    ) -> None:
         self._sessions = sessions
+        self._gate = write_gate or contextlib.nullcontext()
 
     async def record(
         self,
@@ -1556,7 +1567,10 @@ class UpdateInbox:
         done = list(finished)
         now = utcnow()
         fresh: set[int] = set()
-        async with self._sessions() as session, session.begin():
+        # Core statements on the table, one compiled form whatever the batch size: this
+        # runs for every batch of updates, and the ORM's bulk path costs several times more.
+        table = SQLModel.metadata.tables[InboxUpdate.__tablename__]
+        async with self._gate, self._sessions() as session, session.begin():
             if arrived:
                 dialect = session.bind.dialect.name
                 module = postgresql if dialect == "postgresql" else sqlite
@@ -1565,17 +1579,17 @@ class UpdateInbox:
                     for i, payload in arrived
                 ]
                 statement = (
-                    module.insert(InboxUpdate)
-                    .values(rows)
+                    module.insert(table)
                     .on_conflict_do_nothing(index_elements=["update_id"])
-                    .returning(col(InboxUpdate.update_id))
+                    .returning(table.c.update_id)
                 )
-                fresh = {int(i) for i in (await session.execute(statement)).scalars()}
+                fresh = {int(i) for i in (await session.execute(statement, rows)).scalars()}
             if done:
                 await session.execute(
-                    update(InboxUpdate)
-                    .where(col(InboxUpdate.update_id).in_(done))
-                    .values(done_at=now, payload=None)
+                    update(table)
+                    .where(table.c.update_id.in_(bindparam("ids", expanding=True)))
+                    .values(done_at=now, payload=None),
+                    {"ids": done},
                 )
         return fresh
 
