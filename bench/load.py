@@ -148,7 +148,8 @@ async def run(args: argparse.Namespace) -> None:
     await database.close()
     print(f"loaded {args.incidents + 1} incidents in {time.perf_counter() - started:.1f}s")
 
-    double = BotApiDouble()
+    # As Telegram does: up to 40 webhook posts at once (its default max_connections).
+    double = BotApiDouble(webhook_connections=40)
     await double.start()
     users = [double.add_user(10_000 + n, f"U{n}") for n in range(args.users)]
     private = {u.id: double.add_private_chat(u) for u in users}

@@ -1018,3 +1018,40 @@ async def test_ptb_webhook_application_receives_updates(
     assert delivery.status == 200
     assert delivery.headers["X-Telegram-Bot-Api-Secret-Token"] == "webhook_secret"
     assert [c.method for c in bot_api.calls()] == ["getMe", "setWebhook", "sendMessage"]
+
+
+async def test_webhook_posts_go_out_in_parallel_up_to_the_connection_limit() -> None:
+    double = BotApiDouble(webhook_connections=3)
+    await double.start()
+    at_once = [0]
+    peak = [0]
+    seen: list[int] = []
+
+    async def slow(request: web.Request) -> web.Response:
+        at_once[0] += 1
+        peak[0] = max(peak[0], at_once[0])
+        seen.append((await request.json())["update_id"])
+        await asyncio.sleep(0.2)
+        at_once[0] -= 1
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", slow)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        bot = Bot(double.token, base_url=double.base_url)
+        async with bot:
+            await bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook")
+        user = double.add_user(301, "Alice")
+        chat = double.add_private_chat(user)
+        sent = [double.user_sends(user, chat, f"n{n}")["update_id"] for n in range(6)]
+        await double.wait_for(lambda: len(seen) >= 6, timeout=5, what="six deliveries")
+        await double.wait_until_idle()
+    finally:
+        await runner.cleanup()
+        await double.stop()
+    assert sorted(seen) == sorted(sent)  # each delivered once
+    assert peak[0] == 3  # never more at once than allowed, and that many when needed
+    assert not double.pending_updates

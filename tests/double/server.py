@@ -91,6 +91,7 @@ class BotApiDouble(SimulatedTelegram):
         can_join_groups: bool = True,
         host: str = "127.0.0.1",
         webhook_timeout: float = 5.0,
+        webhook_connections: int = 1,
     ) -> None:
         super().__init__(
             token=token,
@@ -102,6 +103,9 @@ class BotApiDouble(SimulatedTelegram):
         )
         self.host = host
         self.webhook_timeout = webhook_timeout
+        # Telegram posts up to the webhook's max_connections updates at once; 1 (the default
+        # here) keeps deliveries strictly one after another, which most tests want.
+        self.webhook_connections = webhook_connections
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.downloads: list[str] = []
         self.internal_errors: list[BaseException] = []
@@ -112,7 +116,8 @@ class BotApiDouble(SimulatedTelegram):
         self._busy = 0
         self._last_activity = 0.0
         self._webhook_task: asyncio.Task[None] | None = None
-        self._webhook_busy = False
+        self._webhook_busy = 0
+        self._webhook_failures = 0
         self._session: aiohttp.ClientSession | None = None
 
     # ----------------------------------------------------------------------------------------
@@ -518,39 +523,53 @@ class BotApiDouble(SimulatedTelegram):
             )
 
     async def _deliver_webhooks(self) -> None:
-        failures = 0
+        in_flight: dict[int, asyncio.Task[None]] = {}
         while not self._closing and self.webhook is not None:
             config = self.webhook
-            if not self._pending_updates:
-                await self._wait_change(1.0)
+            limit = max(1, min(self.webhook_connections, config.max_connections))
+            waiting = [u for u in self._pending_updates if u["update_id"] not in in_flight]
+            if waiting and len(in_flight) < limit:
+                update = waiting[0]
+                in_flight[update["update_id"]] = asyncio.create_task(
+                    self._deliver_one(config, update)
+                )
                 continue
-            update = self._pending_updates[0]
-            headers = {"Content-Type": "application/json"}
-            if config.secret_token:
-                headers["X-Telegram-Bot-Api-Secret-Token"] = config.secret_token
-            status, error = await self._post_update(config.url, update, headers)
-            self.webhook_deliveries.append(
-                WebhookDelivery(update["update_id"], config.url, headers, status, error)
-            )
-            self._touch()
-            if error is None:
-                if self._pending_updates and self._pending_updates[0] is update:
-                    self._pending_updates.pop(0)
-                failures = 0
-            else:
-                config.last_error_date = int(time.time())
-                config.last_error_message = error
-                failures += 1
-                # Telegram retries with growing pauses; keep them short for tests.
-                await self._pause(min(0.05 * 2**failures, 1.0))
-            self._notify()
+            # Wake for a finished delivery, or for a new update while a connection is free.
+            change = asyncio.ensure_future(self._wait_change(1.0))
+            await asyncio.wait([change, *in_flight.values()], return_when=asyncio.FIRST_COMPLETED)
+            change.cancel()
+            for update_id in [i for i, task in in_flight.items() if task.done()]:
+                in_flight.pop(update_id).result()
+        for task in in_flight.values():
+            task.cancel()
+
+    async def _deliver_one(self, config: Any, update: JsonDict) -> None:
+        headers = {"Content-Type": "application/json"}
+        if config.secret_token:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = config.secret_token
+        status, error = await self._post_update(config.url, update, headers)
+        self.webhook_deliveries.append(
+            WebhookDelivery(update["update_id"], config.url, headers, status, error)
+        )
+        self._touch()
+        if error is None:
+            if update in self._pending_updates:
+                self._pending_updates.remove(update)
+            self._webhook_failures = 0
+        else:
+            config.last_error_date = int(time.time())
+            config.last_error_message = error
+            self._webhook_failures += 1
+            # Telegram retries with growing pauses; keep them short for tests.
+            await self._pause(min(0.05 * 2**self._webhook_failures, 1.0))
+        self._notify()
 
     async def _post_update(
         self, url: str, update: JsonDict, headers: dict[str, str]
     ) -> tuple[int | None, str | None]:
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        self._webhook_busy = True
+        self._webhook_busy += 1
         try:
             async with self._session.post(
                 url,
@@ -570,7 +589,7 @@ class BotApiDouble(SimulatedTelegram):
         except aiohttp.ClientError as exc:
             return None, f"Connection failed: {exc}"
         finally:
-            self._webhook_busy = False
+            self._webhook_busy -= 1
 
 
 def _query_id(query: str | JsonDict, kind: str) -> str:
