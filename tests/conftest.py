@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -64,10 +65,10 @@ async def make_database(backend: str, tmp_path: object) -> tuple[Database, str |
     return Database(f"sqlite:///{tmp_path}/factcheck.db"), None
 
 
-@pytest.fixture(params=BACKENDS)
-async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[Database]:
-    """An empty, migrated database on SQLite and on PostgreSQL."""
-    db, schema = await make_database(request.param, tmp_path)
+@asynccontextmanager
+async def migrated_database(backend: str, tmp_path: object) -> AsyncIterator[Database]:
+    """An empty, migrated database on `backend`, removed afterwards."""
+    db, schema = await make_database(backend, tmp_path)
     await db.prepare(sample_data="no")
     try:
         yield db
@@ -75,6 +76,13 @@ async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIte
         await db.close()
         if schema:
             await _drop_schema(schema)
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[Database]:
+    """An empty, migrated database on SQLite and on PostgreSQL."""
+    async with migrated_database(request.param, tmp_path) as db:
+        yield db
 
 
 @pytest.fixture

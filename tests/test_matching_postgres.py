@@ -23,7 +23,7 @@ from domain.checker import ClaimChecker
 from domain.matching import ClaimMatcher, MatchStatus, StoredMatcher
 from domain.model import IncidentDocument, MatchText, NameGroup, TextKind
 from domain.sample import REFERENCE_INCIDENT_KEY
-from tests.conftest import POSTGRES_URL, _drop_schema, make_database
+from tests.conftest import POSTGRES_URL, migrated_database
 from tests.double import BotApiDouble
 from tests.test_matching_reference import ENGLISH, RUSSIAN, distractors
 from tests.test_replicas import ADMIN, cluster
@@ -33,14 +33,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 async def pg_database(tmp_path: Path) -> AsyncIterator[Database]:
-    db, schema = await make_database("postgres", tmp_path)
-    await db.prepare(sample_data="no")
-    try:
+    async with migrated_database("postgres", tmp_path) as db:
         yield db
-    finally:
-        await db.close()
-        if schema:
-            await _drop_schema(schema)
 
 
 @pytest.fixture
