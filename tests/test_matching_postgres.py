@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from domain.sample import REFERENCE_INCIDENT_KEY
 from tests.conftest import POSTGRES_URL, migrated_database
 from tests.double import BotApiDouble
 from tests.test_matching_reference import ENGLISH, RUSSIAN, distractors
-from tests.test_replicas import ADMIN, cluster
+from tests.test_replicas import ADMIN, add_point_on_a_until_b_finds_it, cluster
 
 pytestmark = pytest.mark.postgres
 
@@ -237,24 +236,9 @@ async def test_replicas_share_the_postgres_index(
         bot_api.user_sends(reader, reader_chat, "Did rebels kill 40 Syrian soldiers in Idlib?")
         (first,) = await bot_api.wait_for_messages(reader_chat, 1, timeout=15)
         assert "Idlib" in (first.plain or "")
-        running.proxy.targets = ["a"]
-        bot_api.user_sends(
-            admin,
-            admin_chat,
-            "/addpoint idlib-disputed-attack A zebra-striped ambulance convoy was shelled",
+        await add_point_on_a_until_b_finds_it(
+            running, (admin, admin_chat), (reader, reader_chat), within=5.0
         )
-        (saved,) = await bot_api.wait_for_messages(admin_chat, 1, timeout=15)
-        assert "Saved (version 2)" in (saved.plain or "")
-        running.proxy.targets = ["b"]
-        deadline = time.monotonic() + 5.0
-        seen = 1
-        while True:
-            bot_api.user_sends(reader, reader_chat, "zebra-striped ambulance convoy shelled?")
-            seen += 1
-            replies = await bot_api.wait_for_messages(reader_chat, seen, timeout=15)
-            if "zebra-striped ambulance convoy" in (replies[-1].plain or ""):
-                break
-            assert time.monotonic() < deadline, "replica B did not see the edit"
         store = PostgresMatchStore(running.database.engine)
         assert await store.count() == await running.database.repository.count_incidents()
 

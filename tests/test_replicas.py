@@ -30,7 +30,7 @@ from db.datasets import import_dataset
 from db.repository import Actor
 from domain.dataset import SAMPLE_PATH
 from tests.conftest import POSTGRES_URL, postgres_problem
-from tests.double import BotApiDouble
+from tests.double import BotApiDouble, Chat, User
 from tests.running_bot import Moderator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,31 +214,42 @@ async def test_an_edit_through_one_replica_is_matched_by_the_other(
     reader = bot_api.add_user(4300, "Reader")
     reader_chat = bot_api.add_private_chat(reader)
     async with cluster(bot_api, tmp_path, unused_tcp_port_factory) as running:
-        running.proxy.targets = ["a"]
-        bot_api.user_sends(
-            admin,
-            admin_chat,
-            "/addpoint idlib-disputed-attack A zebra-striped ambulance convoy was shelled",
+        propagation = await add_point_on_a_until_b_finds_it(
+            running, (admin, admin_chat), (reader, reader_chat), within=2.0
         )
-        (saved,) = await bot_api.wait_for_messages(admin_chat, 1, timeout=15)
-        assert "Saved (version 2)" in (saved.plain or "")
-        saved_at = time.monotonic()
-        running.proxy.targets = ["b"]
-        # Ask replica B until it knows the new point; it must within about a second.
-        seen = 0
-        while True:
-            bot_api.user_sends(reader, reader_chat, "zebra-striped ambulance convoy shelled?")
-            seen += 1
-            replies = await bot_api.wait_for_messages(reader_chat, seen, timeout=15)
-            if "zebra-striped ambulance convoy" in (replies[-1].plain or ""):
-                break
-            assert time.monotonic() - saved_at < 2.0, "replica B did not see the edit in time"
-        propagation = time.monotonic() - saved_at
         print(f"edit seen by the other replica after {propagation:.2f}s")
         answered_by_b = await running.metric("b", 'factcheck_checks_total{outcome="confident"}')
     assert answered_by_b >= 1
     assert propagation < 2.0
     assert all(name == "a" for name, _ in running.proxy.forwarded[:1])
+
+
+async def add_point_on_a_until_b_finds_it(
+    running: Cluster,
+    admin: tuple[User, Chat],
+    reader: tuple[User, Chat],
+    *,
+    within: float,
+) -> float:
+    """A moderator adds a point through replica A; a user asks replica B about it until B
+    answers with it. Returns the seconds from A's "Saved" to B's answer."""
+    double = running.double
+    running.proxy.targets = ["a"]
+    double.user_sends(
+        *admin, "/addpoint idlib-disputed-attack A zebra-striped ambulance convoy was shelled"
+    )
+    saved = (await double.wait_for_messages(admin[1], 1, timeout=15))[-1]
+    assert "Saved (version 2)" in (saved.plain or "")
+    saved_at = time.monotonic()
+    running.proxy.targets = ["b"]
+    seen = len(double.messages_to(reader[1]))
+    while True:
+        double.user_sends(*reader, "zebra-striped ambulance convoy shelled?")
+        seen += 1
+        replies = await double.wait_for_messages(reader[1], seen, timeout=15)
+        if "zebra-striped ambulance convoy" in (replies[-1].plain or ""):
+            return time.monotonic() - saved_at
+        assert time.monotonic() - saved_at < within, "replica B did not see the edit in time"
 
 
 async def test_an_update_delivered_twice_is_answered_once(
