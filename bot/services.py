@@ -145,6 +145,7 @@ class Services:
         older = dt.datetime.now(dt.UTC) - dt.timedelta(days=SHARED_STATE_DAYS)
         await self.database.shared.prune(older, int(time.time() // 60) - 5)
         await self.database.drafts.prune(FORM_TIMEOUT)
+        await self.database.uploads.prune(FORM_TIMEOUT)
 
     async def incidents_changed(self, keys: list[str]) -> None:
         """Make moderators' edits visible to the very next check."""

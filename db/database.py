@@ -16,6 +16,7 @@ from db.repository import (
     Actor,
     CommunityRepository,
     FormDrafts,
+    PendingUploads,
     Repository,
     SharedState,
     StaffRepository,
@@ -42,6 +43,7 @@ class Database:
         self.staff = StaffRepository(sessions, self.repository)
         self.shared = SharedState(sessions)
         self.drafts = FormDrafts(sessions)
+        self.uploads = PendingUploads(sessions)
         self.inbox = UpdateInbox(sessions, gate)
 
     @property

@@ -365,3 +365,22 @@ class FormDraft(SQLModel, table=True):
     )
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class PendingUpload(SQLModel, table=True):
+    """A dataset file a moderator sent, validated and waiting for their Import button.
+
+    Telegram's file id, not the file: any process can download it again when the button
+    is pressed."""
+
+    __tablename__ = "pending_upload"
+
+    user_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    chat_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    file_id: str = Field(max_length=300)
+    file_name: str = Field(max_length=300)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

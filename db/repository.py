@@ -32,6 +32,7 @@ from db.models import (
     KnownPostRecord,
     MatchPhrase,
     Moderator,
+    PendingUpload,
     Point,
     RateWindow,
     Source,
@@ -1545,6 +1546,45 @@ class FormDrafts:
                 delete(FormDraft).where(col(FormDraft.updated_at) < utcnow() - older_than)
             )
             return int(result.rowcount)
+
+
+class PendingUploads:
+    """Validated dataset files waiting for their moderator's Import button."""
+
+    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+        self._sessions = sessions
+
+    async def put(self, user_id: int, chat_id: int, file_id: str, file_name: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.merge(
+                PendingUpload(
+                    user_id=user_id,
+                    chat_id=chat_id,
+                    file_id=file_id,
+                    file_name=file_name[:300],
+                    created_at=utcnow(),
+                )
+            )
+
+    async def take(
+        self, user_id: int, chat_id: int, *, max_age: dt.timedelta
+    ) -> tuple[str, str] | None:
+        """The waiting file's id and name, now no longer waiting; None if there is none,
+        or it waited longer than `max_age`."""
+        async with self._sessions() as session, session.begin():
+            row = await session.get(PendingUpload, (user_id, chat_id))
+            if row is None:
+                return None
+            await session.delete(row)
+            if utcnow() - row.created_at > max_age:
+                return None
+            return row.file_id, row.file_name
+
+    async def prune(self, older_than: dt.timedelta) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                delete(PendingUpload).where(col(PendingUpload.created_at) < utcnow() - older_than)
+            )
 
 
 class UpdateInbox:

@@ -447,3 +447,22 @@ async def test_save_pressed_twice_saves_once(bot_api: BotApiDouble, tmp_path: Pa
     assert len(saved) == 1 and saved[0].startswith("Saved point #6.")
     assert [a.text for a in answers] == [None, "This form is closed."]
     assert stored is not None and len(stored.points) == 6
+
+
+async def test_an_upload_waiting_for_import_survives_a_restart(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    data: dict[str, Any] = json.loads(SAMPLE_PATH.read_text(encoding="utf-8"))
+    data["incidents"][0]["title"] = "Retitled after the restart"
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)):
+        mod = await _admin(bot_api)
+        bot_api.user_sends_document(mod.user, mod.chat, "retitle.json", json.dumps(data).encode())
+        (question,) = await bot_api.wait_for_messages(mod.chat, 1)
+    # The process that validated the file is gone; a new one takes the button.
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)) as bot:
+        done = await mod.press("Import", question)
+        again = await mod.press("Import", question)
+        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+    assert "Imported retitle.json" in (done.plain or "") and "1 changed" in (done.plain or "")
+    assert again.plain == "Nothing is waiting to be imported; send the file again."
+    assert stored is not None and stored.title == "Retitled after the restart"

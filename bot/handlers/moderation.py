@@ -1088,7 +1088,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A dataset sent as a document: validate all of it, then ask before importing."""
     svc = services(context)
     message = update.effective_message
-    assert message is not None and context.user_data is not None
+    assert message is not None
     document = message.document
     if document is None:
         return
@@ -1101,7 +1101,10 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         for text in _report_messages(report.describe()):
             await say(update, text)
         return
-    context.user_data["upload"] = (document.file_name or "upload.json", data)
+    user_id, chat_id = _where(update)
+    await svc.database.uploads.put(
+        user_id, chat_id, document.file_id, document.file_name or "upload.json"
+    )
     await say(
         update,
         f"✅ {HTML.text(report.describe())}. Import it?",
@@ -1117,8 +1120,8 @@ def _report_messages(report: str) -> list[str]:
 async def upload_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     query = update.callback_query
-    assert query is not None and context.user_data is not None
-    pending = context.user_data.pop("upload", None)
+    assert query is not None
+    pending = await svc.database.uploads.take(*_where(update), max_age=FORM_TIMEOUT)
     await query.answer()
     if pending is None:
         await say(update, "Nothing is waiting to be imported; send the file again.")
@@ -1126,7 +1129,9 @@ async def upload_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if query.data != "m:import":
         await say(update, "Not imported.")
         return
-    name, data = pending
+    file_id, name = pending
+    # Fetched again by its id, so the button works in any process, even after a restart.
+    data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
     try:
         result = await import_dataset(
             svc.database.repository, lambda: io.BytesIO(data), actor_of(update), label=name
