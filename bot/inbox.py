@@ -22,6 +22,7 @@ from typing import Any
 from prometheus_client import Counter
 from telegram import Bot, Update
 
+from bot.batches import BatchWriter
 from db.repository import UpdateInbox
 
 log = logging.getLogger(__name__)
@@ -32,17 +33,18 @@ LEASE = dt.timedelta(seconds=60)
 MAX_ATTEMPTS = 3
 
 
+# An update that arrived (with its payload), or one that was handled (no payload).
+_Entry = tuple[int, dict[str, Any] | None]
+
+
 class Inbox:
-    """Arrivals and finished updates go to the database together: one writer, one
-    transaction for everything that piled up meanwhile (a group commit), so that on
-    SQLite, with its single writer, they never queue behind each other one by one."""
+    """Arrivals and finished updates go to the database together, through one batch
+    writer: one transaction for everything that piled up meanwhile (a group commit)."""
 
     def __init__(self, store: UpdateInbox, duplicates: Counter | None = None) -> None:
         self._store = store
         self._duplicates = duplicates
-        self._arrived: list[tuple[int, dict[str, Any], asyncio.Future[bool]]] = []
-        self._finished: list[tuple[int, asyncio.Future[bool]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: BatchWriter[_Entry, bool] = BatchWriter(self._write)
         # Accepted or taken over here and not finished yet: renewed, never taken over.
         self._in_hand: set[int] = set()
 
@@ -54,13 +56,7 @@ class Inbox:
         noticed), users still get an answer, or a plain "try again" from a handler that
         needs the database, instead of silence until it is back.
         """
-        loop = asyncio.get_running_loop()
-        waiting = []
-        for update, payload in updates:
-            first: asyncio.Future[bool] = loop.create_future()
-            self._arrived.append((update.update_id, payload, first))
-            waiting.append(first)
-        self._wake()
+        waiting = [self._writer.submit((update.update_id, payload)) for update, payload in updates]
         results = await asyncio.gather(*waiting, return_exceptions=True)
         problems = [r for r in results if isinstance(r, BaseException)]
         if problems:
@@ -75,57 +71,32 @@ class Inbox:
                 self._duplicates.inc(skipped)
         return [update for (update, _), new in zip(updates, fresh, strict=True) if new]
 
-    async def finish(self, update_id: int) -> None:
-        """Mark an update handled; returns once that is written."""
-        await self.finish_soon(update_id)
-
     def finish_soon(self, update_id: int) -> asyncio.Future[bool]:
         """Mark an update handled with the next write, without waiting for it: the reply
         has gone out already, so waiting would only keep the update's slot busy."""
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._finished.append((update_id, done))
+        done = self._writer.submit((update_id, None))
         done.add_done_callback(lambda _: self._in_hand.discard(update_id))
         done.add_done_callback(_log_failure(update_id))
-        self._wake()
         return done
 
     async def drain(self) -> None:
         """Wait until everything handed to the writer is written (or has failed)."""
-        while self._writer is not None:
-            await asyncio.shield(self._writer)
+        await self._writer.close()
 
-    def _wake(self) -> None:
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write())
-
-    async def _write(self) -> None:
-        try:
-            while self._arrived or self._finished:
-                arrived, self._arrived = self._arrived, []
-                finished, self._finished = self._finished, []
-                waiting = [f for *_, f in arrived] + [f for _, f in finished]
-                rows = {update_id: payload for update_id, payload, _ in arrived}
-                try:
-                    fresh = await self._store.record(
-                        list(rows.items()), [update_id for update_id, _ in finished]
-                    )
-                except Exception as problem:
-                    for future in waiting:
-                        if not future.done():
-                            future.set_exception(problem)
-                    continue
-                for update_id, _, future in arrived:
-                    # The same update twice in one batch (two webhook posts at once) is
-                    # new only the first time.
-                    first = update_id in fresh
-                    fresh.discard(update_id)
-                    if not future.done():
-                        future.set_result(first)
-                for _, future in finished:
-                    if not future.done():
-                        future.set_result(True)
-        finally:
-            self._writer = None
+    async def _write(self, entries: Sequence[_Entry]) -> list[bool]:
+        arrived = {update_id: payload for update_id, payload in entries if payload is not None}
+        finished = [update_id for update_id, payload in entries if payload is None]
+        fresh = await self._store.record(list(arrived.items()), finished)
+        results = []
+        for update_id, payload in entries:
+            if payload is None:
+                results.append(True)
+            else:
+                # The same update twice in one batch (two webhook posts at once) is new
+                # only the first time.
+                results.append(update_id in fresh)
+                fresh.discard(update_id)
+        return results
 
     async def take_over(self, bot: Bot, *, older_than: dt.timedelta) -> list[Update]:
         """Vouch again for the updates in hand here, then claim every unfinished update

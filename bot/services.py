@@ -10,11 +10,11 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
+from bot.batches import BatchWriter
 from bot.config import Settings
 from bot.forms import FORM_TIMEOUT
 from bot.inbox import Inbox
 from bot.metrics import Metrics
-from bot.unmatched import UnmatchedWriter
 from db.database import Database, SampleData
 from db.match_index import PostgresMatchStore
 from db.repository import UnmatchedClaim
@@ -38,7 +38,7 @@ class Services:
     checker: ClaimChecker
     limiter: SlidingWindowLimiter
     inbox: Inbox
-    unmatched: UnmatchedWriter
+    unmatched: BatchWriter[UnmatchedClaim, int]
     inline_cache: OrderedDict[tuple[int, str], list[Any]] = field(default_factory=OrderedDict)
     inline_chosen: int = 0
     metrics: Metrics = field(default_factory=Metrics)
@@ -66,7 +66,7 @@ class Services:
             checker=make_checker(settings, database),
             limiter=SlidingWindowLimiter(settings.checks_per_minute),
             inbox=Inbox(database.inbox, metrics.duplicates),
-            unmatched=UnmatchedWriter(database.community.record_unmatched_many),
+            unmatched=BatchWriter(database.community.record_unmatched_many),
             metrics=metrics,
         )
 

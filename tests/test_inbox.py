@@ -50,7 +50,7 @@ async def test_an_update_posted_twice_at_once_is_taken_once(database: Database) 
         inbox.accept([_update(77)]), inbox.accept([_update(77)])
     )
     assert len(first) + len(second) == 1
-    await inbox.finish(77)
+    await inbox.finish_soon(77)
     assert await database.inbox.unfinished() == 0
 
 
@@ -67,8 +67,8 @@ async def test_updates_in_hand_are_never_taken_over_but_those_of_a_dead_process_
     assert [u.update_id for u in taken] == [11]
     again = await Inbox(database.inbox).take_over(BOT, older_than=lease)
     assert again == []  # 10 and 11 are both held, and vouched for, by the live process
-    await alive.finish(10)
-    await alive.finish(11)
+    await alive.finish_soon(10)
+    await alive.finish_soon(11)
     assert await database.inbox.unfinished() == 0
 
 

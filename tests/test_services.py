@@ -48,7 +48,7 @@ async def test_claims_arriving_during_a_write_go_together_in_the_next_batch() ->
     import asyncio
     from collections.abc import Sequence
 
-    from bot.unmatched import UnmatchedWriter
+    from bot.batches import BatchWriter
     from db.repository import UnmatchedClaim
 
     batches: list[list[str]] = []
@@ -61,7 +61,7 @@ async def test_claims_arriving_during_a_write_go_together_in_the_next_batch() ->
             raise RuntimeError("database gone")
         return [len(c.claim) for c in claims]
 
-    writer = UnmatchedWriter(write, max_batch=2)
+    writer = BatchWriter(write, max_batch=2)
 
     def ask(text: str) -> asyncio.Task[int]:
         return asyncio.create_task(writer.record(UnmatchedClaim(text, text, 1, 1, "en")))
