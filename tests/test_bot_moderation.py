@@ -21,8 +21,9 @@ def _minutes_ago(minutes: int) -> str:
     return moment.replace(tzinfo=None).isoformat(sep=" ")
 
 
-async def _admin(double: BotApiDouble) -> Moderator:
-    user = double.add_user(ADMIN, "Admin")
+async def _admin(double: BotApiDouble, user_id: int = ADMIN, name: str = "Admin") -> Moderator:
+    """Someone in a private chat with the bot (an admin when `user_id` is in ADMIN_IDS)."""
+    user = double.add_user(user_id, name)
     return Moderator(double, user, double.add_private_chat(user))
 
 
@@ -211,8 +212,7 @@ async def test_a_stale_form_is_refused_with_a_conflict_not_saved_over(
 ) -> None:
     async with running_bot(bot_api, tmp_path, ADMIN_IDS=f"{ADMIN},953") as bot:
         first = await _admin(bot_api)
-        other_user = bot_api.add_user(953, "Other")
-        second = Moderator(bot_api, other_user, bot_api.add_private_chat(other_user))
+        second = await _admin(bot_api, 953, "Other")
         await first.send("/addaccount idlib-disputed-attack")
         await first.press("Syrian state media")
         # Meanwhile another moderator edits the same incident.
@@ -238,8 +238,7 @@ async def test_a_change_between_the_last_answer_and_save_is_refused(
 ) -> None:
     async with running_bot(bot_api, tmp_path, ADMIN_IDS=f"{ADMIN},954") as bot:
         first = await _admin(bot_api)
-        other_user = bot_api.add_user(954, "Other")
-        second = Moderator(bot_api, other_user, bot_api.add_private_chat(other_user))
+        second = await _admin(bot_api, 954, "Other")
         await first.send("/addpoint idlib-disputed-attack")
         summary = await first.send("Schools were closed across the province")
         await second.send("/edit idlib-disputed-attack country Syrian Arab Republic")
