@@ -79,7 +79,6 @@ class PatientRateLimiter(AIORateLimiter):
                 await asyncio.sleep(pause)
         raise AssertionError("unreachable")
 
-
     async def _hold_chat(self, endpoint: str, data: dict[str, Any]) -> None:
         """After a send that may still arrive, keep the chat's next reply back a while.
 

@@ -17,7 +17,7 @@ from bot.inbox import Inbox
 from bot.metrics import Metrics
 from db.database import Database, SampleData
 from db.match_index import PostgresMatchStore
-from db.repository import UnmatchedClaim
+from db.repository import ChangeCursor, UnmatchedClaim
 from domain.checker import ClaimChecker
 from domain.matching import StoredMatcher
 from domain.ratelimit import SlidingWindowLimiter
@@ -42,9 +42,8 @@ class Services:
     inline_cache: OrderedDict[tuple[int, str], list[Any]] = field(default_factory=OrderedDict)
     inline_chosen: int = 0
     metrics: Metrics = field(default_factory=Metrics)
-    last_change: int = 0
+    changes: ChangeCursor = field(default_factory=ChangeCursor)
     _languages: OrderedDict[int, str | None] = field(default_factory=OrderedDict)
-    _seen_changes: set[int] = field(default_factory=set)
     _staff: OrderedDict[int, tuple[bool, float]] = field(default_factory=OrderedDict)
 
     @property
@@ -74,20 +73,13 @@ class Services:
         sample: SampleData = self.settings.sample_data  # type: ignore[assignment]
         await self.database.prepare(sample_data=sample)
         # Note the change log position before loading, so nothing written meanwhile is missed.
-        # Changes already visible now are in the load below, so they count as seen: the
-        # look-back in `changes_since` would otherwise re-index every one written in the
-        # last half minute (after an import, the whole index) on the first sync.
-        self.last_change, _ = await self.database.shared.changes_since(
-            await self.database.shared.last_change(), self._seen_changes
-        )
+        self.changes = await self.database.shared.change_cursor()
         count = await self.checker.load()
         self.metrics.incidents.set(count)
 
     async def sync_index(self) -> list[str]:
         """Pick up incidents written by other processes (replicas, the command line)."""
-        self.last_change, keys = await self.database.shared.changes_since(
-            self.last_change, self._seen_changes
-        )
+        keys = await self.database.shared.changes_since(self.changes)
         if keys:
             await self.incidents_changed(keys)
             self.metrics.incidents.set(await self.checker.size())

@@ -46,9 +46,7 @@ async def test_each_update_is_taken_once_and_the_unfinished_are_handed_back(
 
 async def test_an_update_posted_twice_at_once_is_taken_once(database: Database) -> None:
     inbox = Inbox(database.inbox)
-    first, second = await asyncio.gather(
-        inbox.accept([_update(77)]), inbox.accept([_update(77)])
-    )
+    first, second = await asyncio.gather(inbox.accept([_update(77)]), inbox.accept([_update(77)]))
     assert len(first) + len(second) == 1
     await inbox.finish_soon(77)
     assert await database.inbox.unfinished() == 0

@@ -445,21 +445,46 @@ async def test_backup_and_restore_bring_back_the_whole_state(
         await fresh.close()
 
 
-async def test_a_change_committed_late_with_a_lower_id_is_still_seen(database: Database) -> None:
+async def _add_change(database: Database, change_id: int, key: str) -> None:
     from db.models import IncidentChange, utcnow
 
+    async with database.repository.session() as session, session.begin():
+        session.add(IncidentChange(id=change_id, incident_key=key, at=utcnow()))
+
+
+async def test_a_change_committed_late_with_a_lower_id_is_still_seen(database: Database) -> None:
+    from db.repository import ChangeCursor
+
     shared = database.shared
-    seen: set[int] = set()
-    async with database.repository.session() as session, session.begin():
-        session.add(IncidentChange(id=5, incident_key="committed-first", at=utcnow()))
-    newest, keys = await shared.changes_since(0, seen)
-    assert (newest, keys) == (5, ["committed-first"])
+    cursor = ChangeCursor()
+    await _add_change(database, 5, "committed-first")
+    assert await shared.changes_since(cursor) == ["committed-first"]
     # A transaction that took id 3 earlier commits only now.
-    async with database.repository.session() as session, session.begin():
-        session.add(IncidentChange(id=3, incident_key="committed-late", at=utcnow()))
-    newest, keys = await shared.changes_since(newest, seen)
-    assert (newest, keys) == (5, ["committed-late"])
-    assert await shared.changes_since(newest, seen) == (5, [])  # nothing twice
+    await _add_change(database, 3, "committed-late")
+    assert await shared.changes_since(cursor) == ["committed-late"]
+    assert await shared.changes_since(cursor) == []  # nothing twice
+    assert cursor.last_id == 5 and sorted(cursor.holes) == [1, 2, 4]
+
+
+async def test_a_process_starting_still_sees_a_lower_id_committed_after_it(
+    database: Database,
+) -> None:
+    await _add_change(database, 7, "visible-at-start")
+    cursor = await database.shared.change_cursor()
+    assert cursor.last_id == 7
+    await _add_change(database, 6, "committed-after-start")
+    assert await database.shared.changes_since(cursor) == ["committed-after-start"]
+
+
+async def test_ids_skipped_longer_than_the_lookback_are_given_up(database: Database) -> None:
+    from db.repository import ChangeCursor
+
+    cursor = ChangeCursor(lookback=0.0)
+    await _add_change(database, 4, "first")
+    assert await database.shared.changes_since(cursor) == ["first"]
+    await _add_change(database, 2, "too-late")
+    assert await database.shared.changes_since(cursor) == []
+    assert cursor.holes == {}
 
 
 async def test_undo_refuses_to_drop_someone_elses_later_change(database: Database) -> None:
@@ -492,4 +517,3 @@ async def test_key_lookups_for_new_ids_and_recent_lists(database: Database) -> N
     await repo.set_incident_deleted(REFERENCE_INCIDENT_KEY, True, MODERATOR)
     assert await repo.incident_keys_starting("idlib") == {REFERENCE_INCIDENT_KEY}  # still taken
     assert await repo.recent_incidents() == []
-
