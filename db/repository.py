@@ -1380,6 +1380,14 @@ class StaffRepository:
             )
             return list((await session.execute(query)).scalars())
 
+    async def staff_ids(self) -> set[int]:
+        """Telegram ids of everyone currently a moderator or an admin."""
+        async with self._sessions() as session:
+            query = select(col(Moderator.telegram_user_id)).where(
+                col(Moderator.removed_at).is_(None)
+            )
+            return {int(user_id) for user_id in (await session.execute(query)).scalars()}
+
     async def record_refusal(self, user_id: int, what: str) -> None:
         """Attempts by non-moderators are kept in the audit trail too."""
         async with self._sessions() as session, session.begin():

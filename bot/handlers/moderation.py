@@ -168,7 +168,7 @@ async def _open_form(update: Update, svc: Services, name: str, opened: dict[str,
     draft = Draft(built)
     user_id, chat_id = _where(update)
     await svc.database.drafts.put(user_id, chat_id, draft.state())
-    svc.note_staff(user_id, True)  # only staff get here; their answers must find the form
+    svc.note_staff(user_id)  # only staff get here; their answers must find the form
     await _ask(update, draft)
 
 
