@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from telegram import Bot
-from telegram.error import NetworkError, TimedOut
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram.error import BadRequest, NetworkError, TimedOut
 
 from bot.transport import AiohttpRequest
 from tests.double import BotApiDouble
@@ -29,6 +29,28 @@ async def test_messages_and_files_go_through(bot_api: BotApiDouble) -> None:
     assert text.text == "<b>hello</b>" and text.plain == "hello"
     assert document.document is not None and document.caption == "ok"
     assert (document.document.file_name, document.document.data) == ("export.json", b'{"a": 1}')
+
+
+async def test_keyboards_replies_and_any_script_arrive_intact(bot_api: BotApiDouble) -> None:
+    alice = bot_api.add_user(501, "Alice")
+    chat = bot_api.add_private_chat(alice)
+    asked = bot_api.user_sends(alice, chat, "Правда ли?")["message"]
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Источники 📰", callback_data="v:1")]])
+    async with bot_for(bot_api) as bot:
+        sent = await bot.send_message(
+            chat.id,
+            "<i>Ответ</i> — «4 источника» 🇸🇾",
+            parse_mode="HTML",
+            reply_markup=keyboard,
+            reply_parameters=ReplyParameters(asked["message_id"]),
+        )
+        with pytest.raises(BadRequest):
+            await bot.send_message(chat.id, "broken \udc80 text")
+    assert sent.reply_to_message is not None
+    assert sent.reply_to_message.message_id == asked["message_id"]
+    (reply,) = [m for m in bot_api.messages_to(chat) if m.message_id == sent.message_id]
+    assert reply.plain == "Ответ — «4 источника» 🇸🇾"
+    assert reply.reply_markup == keyboard.to_dict()
 
 
 async def test_a_slow_answer_is_a_timeout_and_a_dropped_one_a_network_error(
