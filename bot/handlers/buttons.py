@@ -13,7 +13,8 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.handlers.checks import NO_PREVIEW, asked_claim, language_for, send_answer
+from bot.delivery import NO_PREVIEW
+from bot.handlers.checks import asked_claim, language_for, send_answer
 from bot.i18n import t
 from bot.render import VIEWS, View, answer_keyboard, answer_messages, inline_markup
 from bot.services import services

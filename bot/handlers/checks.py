@@ -7,16 +7,16 @@ import logging
 
 from telegram import (
     Chat,
-    LinkPreviewOptions,
+    InlineKeyboardMarkup,
     Message,
     MessageOriginChannel,
-    ReplyParameters,
     Update,
     User,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.delivery import send_html
 from bot.i18n import pick_language, t
 from bot.metrics import outcome
 from bot.render import (
@@ -33,7 +33,6 @@ from domain.answer import Answer
 from domain.matching import MatchStatus
 
 log = logging.getLogger(__name__)
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 async def language_for(context: ContextTypes.DEFAULT_TYPE, user: User | None) -> str:
@@ -82,13 +81,11 @@ def forwarded_post(message: Message) -> tuple[str | None, int | None]:
     return None, None
 
 
-async def reply_html(message: Message, text: str, keyboard: object = None) -> Message:
-    return await message.reply_text(
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=keyboard,  # type: ignore[arg-type]
-        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
-        link_preview_options=NO_PREVIEW,
+async def reply_html(
+    message: Message, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    await send_html(
+        message.get_bot(), message.chat.id, text, reply_to=message.message_id, keyboard=keyboard
     )
 
 

@@ -14,7 +14,8 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.handlers.checks import NO_PREVIEW, language_for
+from bot.delivery import NO_PREVIEW
+from bot.handlers.checks import language_for
 from bot.i18n import t
 from bot.render import (
     HTML,
