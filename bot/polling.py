@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 LONG_POLL_SECONDS = 10
 MAX_PAUSE_SECONDS = 30.0
+# Beyond the long poll itself, for the answer to arrive.
+READ_MARGIN_SECONDS = 5.0
 
 
 async def poll(
@@ -38,9 +41,7 @@ async def poll(
     offset: int | None = None
     failures = 0
     while not stop.is_set():
-        fetch = asyncio.ensure_future(
-            bot.get_updates(offset=offset, timeout=long_poll, allowed_updates=Update.ALL_TYPES)
-        )
+        fetch = asyncio.ensure_future(_fetch(bot, offset, long_poll))
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -49,8 +50,8 @@ async def poll(
             fetch.cancel()
             break
         try:
-            updates = fetch.result()
-            fresh = await inbox.accept([(update, update.to_dict()) for update in updates])
+            received = fetch.result()
+            fresh = await inbox.accept(received)
         except InvalidToken:
             raise
         except (TelegramError, OSError) as problem:
@@ -63,11 +64,25 @@ async def poll(
         failures = 0
         for update in fresh:
             await application.update_queue.put(update)
-        if updates:
-            offset = updates[-1].update_id + 1
+        if received:
+            offset = received[-1][0].update_id + 1
     if offset is not None:
         # Confirm the last batch, which is in the inbox, so it is not fetched again.
         try:
             await bot.get_updates(offset=offset, timeout=0)
         except TelegramError as problem:
             log.warning("could not confirm the last updates (%s); they will be skipped", problem)
+
+
+async def _fetch(
+    bot: Bot, offset: int | None, long_poll: int
+) -> list[tuple[Update, dict[str, Any]]]:
+    """getUpdates, each update parsed and also kept as received, for the inbox.
+
+    (`Bot.get_updates` returns only the parsed updates; turning them back into JSON for
+    the inbox was a twentieth of the bot's time under load.)
+    """
+    data = {"offset": offset, "timeout": long_poll, "allowed_updates": Update.ALL_TYPES}
+    # Bot._post is what Bot.get_updates itself calls, before parsing the answer.
+    raw = await bot._post("getUpdates", data, read_timeout=long_poll + READ_MARGIN_SECONDS)
+    return [(Update.de_json(payload, bot), payload) for payload in raw]
