@@ -1,4 +1,4 @@
-"""Writes gathered into batches, one transaction per batch, by a single writer task.
+"""Database work gathered into batches, one transaction per batch, by a single task.
 
 A transaction per item made concurrent updates queue up on the database's write lock (on
 SQLite, behind a busy handler that sleeps and starves waiters). Here items that arrive
@@ -7,7 +7,8 @@ no timer: an item alone is written at once, and a busy bot writes bigger batches
 
 Used for the claims queued for moderators (each check waits until its claim is committed,
 so the reply that follows, with its follow-up button, is sent only for a claim that is
-really queued) and for the update inbox (bot/inbox.py).
+really queued), for the update inbox (bot/inbox.py), and to look up the language of
+users not seen before (a restart under load meets hundreds of them a second).
 """
 
 from __future__ import annotations
@@ -25,30 +26,30 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-class BatchWriter(Generic[Item, Result]):
-    """`write` takes a batch and returns one result per item, in order; if it raises,
+class Batcher(Generic[Item, Result]):
+    """`run` takes a batch and returns one result per item, in order; if it raises,
     nothing of the batch was written and every item's caller gets the error."""
 
     def __init__(
         self,
-        write: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
+        run: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
         max_batch: int = MAX_BATCH,
     ) -> None:
-        self._write = write
+        self._run = run
         self._max_batch = max_batch
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._task: asyncio.Task[None] | None = None
 
     def submit(self, item: Item) -> asyncio.Future[Result]:
-        """Hand the item to the writer; the future holds its result once written."""
+        """Hand the item over; the future holds its result once its batch is done."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain(), name="batch-writer")
         return future
 
-    async def record(self, item: Item) -> Result:
-        """Write the item with the next batch; its result once it is committed."""
+    async def call(self, item: Item) -> Result:
+        """The item's result, once the batch it went with is done (committed)."""
         # Shielded: a caller that gives up must not cancel the batch other callers wait on.
         return await asyncio.shield(self.submit(item))
 
@@ -57,7 +58,7 @@ class BatchWriter(Generic[Item, Result]):
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]
             try:
-                results = await self._write([item for item, _ in batch])
+                results = await self._run([item for item, _ in batch])
             except Exception as problem:
                 for _, future in batch:
                     if not future.done():

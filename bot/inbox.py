@@ -22,7 +22,7 @@ from typing import Any
 from prometheus_client import Counter
 from telegram import Bot, Update
 
-from bot.batches import BatchWriter
+from bot.batches import Batcher
 from db.repository import UpdateInbox
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class Inbox:
     def __init__(self, store: UpdateInbox, duplicates: Counter | None = None) -> None:
         self._store = store
         self._duplicates = duplicates
-        self._writer: BatchWriter[_Entry, bool] = BatchWriter(self._write)
+        self._writer: Batcher[_Entry, bool] = Batcher(self._write)
         # Accepted or taken over here and not finished yet: renewed, never taken over.
         self._in_hand: set[int] = set()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
-from bot.batches import BatchWriter
+from bot.batches import Batcher
 from bot.config import Settings
 from bot.forms import FORM_TIMEOUT
 from bot.inbox import Inbox
@@ -39,7 +39,8 @@ class Services:
     checker: ClaimChecker
     limiter: SlidingWindowLimiter
     inbox: Inbox
-    unmatched: BatchWriter[UnmatchedClaim, int]
+    unmatched: Batcher[UnmatchedClaim, int]
+    languages: Batcher[int, str | None]
     inline_cache: OrderedDict[tuple[int, str], list[Any]] = field(default_factory=OrderedDict)
     inline_chosen: int = 0
     metrics: Metrics = field(default_factory=Metrics)
@@ -68,7 +69,8 @@ class Services:
             checker=make_checker(settings, database),
             limiter=SlidingWindowLimiter(settings.checks_per_minute),
             inbox=Inbox(database.inbox, metrics.duplicates),
-            unmatched=BatchWriter(database.community.record_unmatched_many),
+            unmatched=Batcher(database.community.record_unmatched_many),
+            languages=Batcher(database.community.languages_of),
             metrics=metrics,
         )
 
@@ -97,7 +99,7 @@ class Services:
         if user_id in self._languages:
             self._languages.move_to_end(user_id)
             return self._languages[user_id]
-        choice = await self.database.community.language_of(user_id)
+        choice = await self.languages.call(user_id)
         self._languages[user_id] = choice
         while len(self._languages) > USERS_REMEMBERED:
             self._languages.popitem(last=False)
@@ -162,12 +164,13 @@ class Services:
         self, normalized: str, claim: str, *, user_id: int, chat_id: int, language: str
     ) -> int:
         """Queue a claim for the moderators; its query id once it is stored."""
-        return await self.unmatched.record(
+        return await self.unmatched.call(
             UnmatchedClaim(normalized, claim, user_id, chat_id, language)
         )
 
     async def stop(self) -> None:
         await self.unmatched.close()
+        await self.languages.close()
         await self.database.close()
 
 

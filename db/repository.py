@@ -1299,6 +1299,17 @@ class CommunityRepository:
             row = await session.get(UserPreference, user_id)
             return row.language if row else None
 
+    async def languages_of(self, user_ids: Sequence[int]) -> list[str | None]:
+        """`language_of` for many users in one query, in the order asked."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(col(UserPreference.user_id), col(UserPreference.language)).where(
+                    col(UserPreference.user_id).in_(set(user_ids))
+                )
+            )
+            chosen = {int(user_id): language for user_id, language in rows}
+        return [chosen.get(user_id) for user_id in user_ids]
+
     async def set_language(self, user_id: int, language: str) -> None:
         async with self._sessions() as session, session.begin():
             row = await session.get(UserPreference, user_id)

@@ -48,7 +48,7 @@ async def test_claims_arriving_during_a_write_go_together_in_the_next_batch() ->
     import asyncio
     from collections.abc import Sequence
 
-    from bot.batches import BatchWriter
+    from bot.batches import Batcher
     from db.repository import UnmatchedClaim
 
     batches: list[list[str]] = []
@@ -61,10 +61,10 @@ async def test_claims_arriving_during_a_write_go_together_in_the_next_batch() ->
             raise RuntimeError("database gone")
         return [len(c.claim) for c in claims]
 
-    writer = BatchWriter(write, max_batch=2)
+    writer = Batcher(write, max_batch=2)
 
     def ask(text: str) -> asyncio.Task[int]:
-        return asyncio.create_task(writer.record(UnmatchedClaim(text, text, 1, 1, "en")))
+        return asyncio.create_task(writer.call(UnmatchedClaim(text, text, 1, 1, "en")))
 
     first = ask("a")
     await asyncio.sleep(0)
@@ -77,3 +77,26 @@ async def test_claims_arriving_during_a_write_go_together_in_the_next_batch() ->
         await later[2]
     await writer.close()
     assert batches == [["a"], ["bb", "ccc"], ["bad"]]
+
+
+async def test_languages_looked_up_at_once_each_get_their_own_users_choice(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    url = f"sqlite:///{tmp_path}/factcheck.db"
+    database = Database(url)
+    await database.prepare(sample_data="no")
+    await database.community.set_language(1, "ru")
+    await database.community.set_language(2, "en")
+    settings = load_settings(
+        {"TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN, "DATABASE_URL": url, "SAMPLE_DATA": "no"},
+        env_file=None,
+    )
+    svc = Services.create(settings, database)
+    try:
+        users = [1, 2, 3, 2, 1]
+        choices = await asyncio.gather(*(svc.language_choice(u) for u in users))
+        assert choices == ["ru", "en", None, "en", "ru"]
+    finally:
+        await svc.stop()
