@@ -1025,22 +1025,23 @@ class CommunityRepository:
             ids = await self._query_ids(session, list(samples))
             missing = [text for text in samples if text not in ids]
             if missing:
+                # Rows as parameters of one statement (not a VALUES list built per batch):
+                # one compiled form whatever the batch size.
                 await session.execute(
-                    module.insert(queries)
-                    .values(
-                        [
-                            {
-                                "normalized_text": text,
-                                "sample_text": samples[text][:1000],
-                                "times_asked": 0,  # counted below, with its first asker
-                                "first_asked_at": now,
-                                "last_asked_at": now,
-                                "status": QueueStatus.OPEN,
-                            }
-                            for text in missing
-                        ]
-                    )
-                    .on_conflict_do_nothing(index_elements=["normalized_text"])
+                    module.insert(queries).on_conflict_do_nothing(
+                        index_elements=["normalized_text"]
+                    ),
+                    [
+                        {
+                            "normalized_text": text,
+                            "sample_text": samples[text][:1000],
+                            "times_asked": 0,  # counted below, with its first asker
+                            "first_asked_at": now,
+                            "last_asked_at": now,
+                            "status": QueueStatus.OPEN,
+                        }
+                        for text in missing
+                    ],
                 )
                 ids.update(await self._query_ids(session, missing))
             new_askers: dict[tuple[int, int], dict[str, Any]] = {}
@@ -1059,9 +1060,9 @@ class CommunityRepository:
             inserted = (
                 await session.execute(
                     module.insert(askers)
-                    .values(list(new_askers.values()))
                     .on_conflict_do_nothing(index_elements=["query_id", "user_id"])
-                    .returning(askers.c.query_id)
+                    .returning(askers.c.query_id),
+                    list(new_askers.values()),
                 )
             ).scalars()
             added = dict.fromkeys(ids.values(), 0)
