@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -181,6 +182,10 @@ def build_application(settings: Settings, svc: Services) -> Application:  # type
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     svc: Services = application.bot_data[SERVICES_KEY]
     await svc.start()
+    # The index and everything else built at start-up live as long as the process: moved
+    # out of the collector's sight, full collections stop walking them every few seconds
+    # (each walk held up every reply in flight for tens of milliseconds).
+    gc.freeze()
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             _sync_index, interval=svc.settings.sync_interval, first=svc.settings.sync_interval
