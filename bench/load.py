@@ -9,8 +9,10 @@ API double and plays the users: private checks, group /check, inline queries and
 presses, sent at `--rate` updates a second. It measures, per update, the time from handing
 the update to the bot until the bot's answer reaches the double.
 
-The double and the users share this process and its one core's worth of Python; a
-double-only echo baseline (no bot work in between) is not measured yet.
+The double and the users share this process and its one core's worth of Python. As the
+baseline, the same users first drive an echo bot (bench/echo_bot.py: answers at once, no
+matching, no database, no PTB) at the same rate: its p99 is what the double, the users and
+HTTP cost by themselves, and `p99_to_echo` says how much the real bot adds to that.
 Last line: key=value pairs including checks_per_s, p99_ms, unanswered and duplicated.
 """
 
@@ -138,8 +140,34 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+@dataclass
+class Users:
+    """The simulated users and the chats they write in."""
+
+    everyone: list[Any]
+    private: dict[int, Any]
+    groups: list[Any]
+
+
+@dataclass
+class Figures:
+    sent: int
+    answered: int
+    unanswered: int
+    duplicated: int
+    seconds: float
+    latencies: dict[str, list[float]]
+    missing: Counter[str]
+
+    @property
+    def throughput(self) -> float:
+        return self.answered / self.seconds
+
+    def p(self, share: float) -> float:
+        return percentile([v for vs in self.latencies.values() for v in vs], share) * 1000
+
+
 async def run(args: argparse.Namespace) -> None:
-    rng = random.Random(11)
     folder = Path(tempfile.mkdtemp(prefix="factcheck-load-"))
     database = Database(f"sqlite:///{folder}/load.db")
     await database.prepare(sample_data="no")
@@ -152,13 +180,16 @@ async def run(args: argparse.Namespace) -> None:
     # As Telegram does: up to 40 webhook posts at once (its default max_connections).
     double = BotApiDouble(webhook_connections=40)
     await double.start()
-    users = [double.add_user(10_000 + n, f"U{n}") for n in range(args.users)]
-    private = {u.id: double.add_private_chat(u) for u in users}
-    # Telegram allows 20 messages a minute per group; many groups keep that limit realistic.
-    groups = [
-        double.add_group(-100_900_000 - n, f"G{n}", supergroup=True)
-        for n in range(max(20, args.users // 5))
-    ]
+    everyone = [double.add_user(10_000 + n, f"U{n}") for n in range(args.users)]
+    users = Users(
+        everyone,
+        {u.id: double.add_private_chat(u) for u in everyone},
+        # Telegram allows 20 messages a minute per group; many groups keep that realistic.
+        [
+            double.add_group(-100_900_000 - n, f"G{n}", supergroup=True)
+            for n in range(max(20, args.users // 5))
+        ],
+    )
     environment = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": double.token,
@@ -180,34 +211,100 @@ async def run(args: argparse.Namespace) -> None:
             WEBHOOK_LISTEN="127.0.0.1",
             WEBHOOK_PORT=str(port),
         )
-    log_path = folder / "bot.log"
-    bot = start_bot(environment, log_path)
     try:
-        await double.wait_for(
-            lambda: double.calls("setMyCommands") or bot.poll() is not None, timeout=120
+        baseline = None
+        if args.baseline_messages:
+            echo = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
+            baseline, _ = await measure(
+                double, users, args, echo, environment, folder / "echo.log", args.baseline_messages
+            )
+            report("echo baseline", baseline, None)
+        bot = [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"]
+        figures, errors = await measure(
+            double, users, args, bot, environment, folder / "bot.log", args.messages
         )
-        if bot.poll() is not None:
-            raise SystemExit(f"the bot exited:\n{log_path.read_text()}")
+    finally:
+        await double.stop()
+    # Counted for children that have exited, so only now.
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    report(f"mode={args.mode} users={args.users}", figures, rss)
+    line = (
+        f"checks_per_s={figures.throughput:.0f} p50_ms={figures.p(0.5):.1f} "
+        f"p99_ms={figures.p(0.99):.1f} unanswered={figures.unanswered} "
+        f"duplicated={figures.duplicated} errors={errors} peak_rss_mb={rss:.0f} "
+        f"offered_rate={args.rate} throughput_to_offered={figures.throughput / args.rate:.2f}"
+    )
+    if baseline is not None:
+        line += (
+            f" echo_p99_ms={baseline.p(0.99):.1f}"
+            f" p99_to_echo={figures.p(0.99) / max(baseline.p(0.99), 1e-9):.1f}"
+        )
+    print(line)
+
+
+async def measure(
+    double: BotApiDouble,
+    users: Users,
+    args: argparse.Namespace,
+    command: list[str],
+    environment: dict[str, str],
+    log_path: Path,
+    messages: int,
+) -> tuple[Figures, int]:
+    """Start the bot, warm it up, drive `messages` updates through it, stop it."""
+    double.clear_calls()
+    double._load_seen = 0  # type: ignore[attr-defined]
+    before = len(double.calls("getMe"))
+    process = start(command, environment, log_path)
+    try:
+        ready = ("setWebhook",) if args.mode == "webhook" else ("getUpdates",)
+        await double.wait_for(
+            lambda: (
+                (len(double.calls("getMe")) > before and any(double.calls(m) for m in ready))
+                or process.poll() is not None
+            ),
+            timeout=120,
+        )
+        if process.poll() is not None:
+            raise SystemExit(f"{command} exited:\n{_log(log_path)}")
         # Warm up: one of each, so start-up costs are not measured.
-        warm = users[0]
-        double.user_sends(warm, private[warm.id], CLAIMS[0])
-        await double.wait_for_messages(private[warm.id], 1, timeout=30)
+        warm = users.everyone[0]
+        double.user_sends(warm, users.private[warm.id], CLAIMS[0])
+        await double.wait_for_messages(users.private[warm.id], 1, timeout=30)
         await double.wait_until_idle(timeout=30)
         double.clear_calls()
+        double._load_seen = 0  # type: ignore[attr-defined]
+        figures = await drive(double, users, args, messages)
+        errors = _errors(log_path)  # before shutdown, whose own noise is not the load's
+    finally:
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, 30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return figures, errors
 
-        # This process plays Telegram and the users, and keeps every message it was sent:
-        # its own full collections paused it for up to 170 ms at a time, which would be
-        # counted as the bot's latency. So it does not collect while it measures.
-        gc.collect()
-        gc.freeze()
-        gc.disable()
+
+async def drive(
+    double: BotApiDouble, users: Users, args: argparse.Namespace, messages: int
+) -> Figures:
+    """Send `messages` updates at the offered rate; wait for the answers; count them."""
+    rng = random.Random(11)
+    # This process plays Telegram and the users, and keeps every message it was sent:
+    # its own full collections paused it for up to 170 ms at a time, which would be
+    # counted as the bot's latency. So it does not collect while it measures.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
         tally = Tally()
         last_reply: dict[int, Any] = {}
+        private = users.private
         interval = 1.0 / args.rate
         first_sent = time.time()
         started = time.perf_counter()
-        for n in range(args.messages):
-            user = rng.choice(users)
+        for n in range(messages):
+            user = rng.choice(users.everyone)
             roll = rng.random()
             claim = (
                 rng.choice(CLAIMS)
@@ -221,7 +318,7 @@ async def run(args: argparse.Namespace) -> None:
                 key = ("reply", message["chat"]["id"], message["message_id"])
                 tally.pending[key] = Pending("private", now, key)
             elif roll < 0.75:
-                group = rng.choice(groups)
+                group = rng.choice(users.groups)
                 update = double.user_sends(user, group, f"/check {claim}")
                 message = update["message"]
                 key = ("reply", message["chat"]["id"], message["message_id"])
@@ -254,52 +351,46 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.sleep(0.1)
         await double.wait_until_idle(quiet=1.0, timeout=60)
         _collect(double, tally, last_reply, private)
-        gc.enable()
-        total_s = max(tally.last_answer - first_sent, 1e-6)
-        errors = _errors(log_path)  # before shutdown, whose own noise is not the load's
     finally:
-        bot.terminate()
-        try:
-            await asyncio.to_thread(bot.wait, 30)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-        await double.stop()
-    # Counted for children that have exited, so only now.
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
+        gc.enable()
     answered = [key for key in tally.pending if tally.answers[key] >= 1]
-    unanswered = len(tally.pending) - len(answered)
-    duplicated = sum(1 for key in tally.pending if tally.answers[key] > 1)
-    all_latencies = [v for values in tally.latencies.values() for v in values]
-    throughput = len(answered) / total_s
-    print(f"mode={args.mode} users={args.users} updates={len(tally.pending)} in {total_s:.1f}s")
-    for kind, values in sorted(tally.latencies.items()):
+    return Figures(
+        sent=len(tally.pending),
+        answered=len(answered),
+        unanswered=len(tally.pending) - len(answered),
+        duplicated=sum(1 for key in tally.pending if tally.answers[key] > 1),
+        seconds=max(tally.last_answer - first_sent, 1e-6),
+        latencies=tally.latencies,
+        missing=Counter(p.kind for key, p in tally.pending.items() if not tally.answers[key]),
+    )
+
+
+def report(title: str, figures: Figures, rss: float | None) -> None:
+    print(f"{title}: updates={figures.sent} in {figures.seconds:.1f}s")
+    for kind, values in sorted(figures.latencies.items()):
         print(
             f"  {kind:8s} n={len(values):6d} p50={percentile(values, 0.5) * 1000:7.1f} ms "
             f"p99={percentile(values, 0.99) * 1000:7.1f} ms"
         )
-    missing = Counter(p.kind for key, p in tally.pending.items() if not tally.answers[key])
+    missing = dict(figures.missing) if figures.missing else ""
+    memory = f" peak RSS={rss:.0f} MB" if rss is not None else ""
     print(
-        f"  unanswered={unanswered} {dict(missing) if missing else ''} "
-        f"duplicated={duplicated} bot peak RSS={rss:.0f} MB"
-    )
-    print(
-        f"checks_per_s={throughput:.0f} p50_ms={percentile(all_latencies, 0.5) * 1000:.1f} "
-        f"p99_ms={percentile(all_latencies, 0.99) * 1000:.1f} unanswered={unanswered} "
-        f"duplicated={duplicated} errors={errors} peak_rss_mb={rss:.0f} "
-        f"offered_rate={args.rate} throughput_to_offered={throughput / args.rate:.2f}"
+        f"  {figures.throughput:.0f} answered/s, p99 {figures.p(0.99):.1f} ms, "
+        f"unanswered={figures.unanswered} {missing} duplicated={figures.duplicated}{memory}"
     )
 
 
-def start_bot(environment: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """`factcheck-bot run` as its own process, as it is deployed."""
+def start(
+    command: list[str], environment: dict[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """The bot as its own process, as it is deployed."""
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=log_path.open("wb"),
+        command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log_path.open("wb")
     )
+
+
+def _log(log_path: Path) -> str:
+    return log_path.read_text(errors="replace")
 
 
 def _buttons(message: Any) -> list[str]:
@@ -364,6 +455,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=600, help="updates offered per second")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--drain", type=float, default=60, help="seconds to wait for stragglers")
+    parser.add_argument(
+        "--baseline-messages",
+        type=int,
+        default=5000,
+        help="updates for the echo-bot baseline run first (bench/echo_bot.py); 0 skips it",
+    )
     asyncio.run(run(parser.parse_args()))
 
 
