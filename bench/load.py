@@ -1,13 +1,13 @@
 """Many simulated users against the real bot, end to end over HTTP.
 
     python bench/load.py [--users 1000] [--messages 20000] [--incidents 10000]
-                         [--mode polling|webhook] [--rate 600]
+                         [--mode polling|webhook] [--rate 600] [--database sqlite|postgres]
 
 The bot runs as its own process (`factcheck-bot run`), exactly as deployed, on an SQLite
-database holding the reference case plus synthetic incidents. This process runs the Bot
-API double and plays the users: private checks, group /check, inline queries and button
-presses, sent at `--rate` updates a second. It measures, per update, the time from handing
-the update to the bot until the bot's answer reaches the double.
+database (or a fresh PostgreSQL one) holding the reference case plus synthetic incidents.
+This process runs the Bot API double and plays the users: private checks, group /check,
+inline queries and button presses, sent at `--rate` updates a second. It measures, per
+update, the time from handing the update to the bot until its answer reaches the double.
 
 The double and the users share this process and its one core's worth of Python. As the
 baseline, the same users first drive an echo bot (bench/echo_bot.py: answers at once, no
@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ from db.repository import Actor  # noqa: E402
 from domain.dataset import SAMPLE_PATH  # noqa: E402
 from tests.double import BotApiDouble  # noqa: E402
 
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
 CLAIMS = [
     "Did rebels kill 40 Syrian soldiers in Idlib?",
     "Syrian army retreats after Idlib attack",
@@ -169,7 +173,34 @@ class Figures:
 
 async def run(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="factcheck-load-"))
-    database = Database(f"sqlite:///{folder}/load.db")
+    database_name = None
+    if args.database == "postgres":
+        database_name = f"factcheck_load_{uuid.uuid4().hex[:10]}"
+        await _admin(f'CREATE DATABASE "{database_name}"')
+        database_url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{database_name}"
+    else:
+        database_url = f"sqlite:///{folder}/load.db"
+    try:
+        await _run(args, folder, database_url)
+    finally:
+        if database_name is not None:
+            await _admin(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+
+
+async def _admin(statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(
+        POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+    )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def _run(args: argparse.Namespace, folder: Path, database_url: str) -> None:
+    database = Database(database_url)
     await database.prepare(sample_data="no")
     data = synthetic_dataset(args.incidents)
     started = time.perf_counter()
@@ -195,7 +226,7 @@ async def run(args: argparse.Namespace) -> None:
         "TELEGRAM_BOT_TOKEN": double.token,
         "TELEGRAM_API_BASE_URL": double.base_url,
         "TELEGRAM_FILE_BASE_URL": double.base_file_url,
-        "DATABASE_URL": f"sqlite:///{folder}/load.db",
+        "DATABASE_URL": database_url,
         "SAMPLE_DATA": "no",
         "CHECKS_PER_MINUTE": "100000",
         "LOG_LEVEL": "WARNING",
@@ -227,7 +258,7 @@ async def run(args: argparse.Namespace) -> None:
         await double.stop()
     # Counted for children that have exited, so only now.
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    report(f"mode={args.mode} users={args.users}", figures, rss)
+    report(f"mode={args.mode} database={args.database} users={args.users}", figures, rss)
     line = (
         f"checks_per_s={figures.throughput:.0f} p50_ms={figures.p(0.5):.1f} "
         f"p99_ms={figures.p(0.99):.1f} unanswered={figures.unanswered} "
@@ -452,7 +483,13 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--incidents", type=int, default=10_000)
     parser.add_argument("--mode", choices=["polling", "webhook"], default="polling")
-    parser.add_argument("--rate", type=float, default=600, help="updates offered per second")
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="postgres: a fresh database on the server TEST_POSTGRES_URL names, dropped after",
+    )
+    parser.add_argument("--rate", type=float, default=500, help="updates offered per second")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--drain", type=float, default=60, help="seconds to wait for stragglers")
     parser.add_argument(
