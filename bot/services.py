@@ -41,6 +41,7 @@ class Services:
     inbox: Inbox
     unmatched: Batcher[UnmatchedClaim, int]
     languages: Batcher[int, str | None]
+    check_counts: Batcher[tuple[int, int], int]
     inline_cache: OrderedDict[tuple[int, str], list[Any]] = field(default_factory=OrderedDict)
     inline_chosen: int = 0
     metrics: Metrics = field(default_factory=Metrics)
@@ -71,6 +72,7 @@ class Services:
             inbox=Inbox(database.inbox, metrics.duplicates),
             unmatched=Batcher(database.community.record_unmatched_many),
             languages=Batcher(database.community.languages_of),
+            check_counts=Batcher(database.shared.count_checks),
             metrics=metrics,
         )
 
@@ -134,7 +136,7 @@ class Services:
         if not self.shared:
             return self.limiter.allow(user_id)
         window = int(time.time() // 60)
-        count = await self.database.shared.count_check(user_id, window)
+        count = await self.check_counts.call((user_id, window))
         return count <= self.settings.checks_per_minute
 
     async def prune_shared_state(self) -> None:
@@ -171,6 +173,7 @@ class Services:
     async def stop(self) -> None:
         await self.unmatched.close()
         await self.languages.close()
+        await self.check_counts.close()
         await self.database.close()
 
 

@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import itertools
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -1543,16 +1543,31 @@ class SharedState:
             ).all()
         return cursor.advance([(int(change_id), key) for change_id, key in rows], now)
 
-    async def count_check(self, user_id: int, window: int) -> int:
-        """Count one more check for a user in a time window; returns the window's total."""
+    async def count_checks(self, checks: Sequence[tuple[int, int]]) -> list[int]:
+        """Count checks, each a (user id, time window); returns, for each, the total of its
+        user's window up to and including it. One statement for the whole batch."""
+        added: Counter[tuple[int, int]] = Counter(checks)
+        if not added:
+            return []
+        rates = SQLModel.metadata.tables[RateWindow.__tablename__]
         async with self._sessions() as session, session.begin():
-            dialect = session.bind.dialect.name
-            module = postgresql if dialect == "postgresql" else sqlite
-            statement = module.insert(RateWindow).values(user_id=user_id, window=window, count=1)
+            module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+            statement = module.insert(rates)
             statement = statement.on_conflict_do_update(
-                index_elements=["user_id", "window"], set_={"count": RateWindow.count + 1}
-            ).returning(col(RateWindow.count))
-            return int((await session.execute(statement)).scalar_one())
+                index_elements=["user_id", "window"],
+                set_={"count": rates.c.count + statement.excluded.count},
+            ).returning(rates.c.user_id, rates.c.window, rates.c.count)
+            rows = await session.execute(
+                statement,
+                [{"user_id": u, "window": w, "count": n} for (u, w), n in added.items()],
+            )
+            totals = {(int(u), int(w)): int(count) for u, w, count in rows}
+        # Within the batch, checks of one user's window count up to its new total in order.
+        results = []
+        for key in checks:
+            results.append(totals[key] - added[key] + 1)
+            added[key] -= 1
+        return results
 
     async def prune(self, older_than: dt.datetime, window_before: int) -> None:
         async with self._sessions() as session, session.begin():

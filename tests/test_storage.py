@@ -517,3 +517,14 @@ async def test_key_lookups_for_new_ids_and_recent_lists(database: Database) -> N
     await repo.set_incident_deleted(REFERENCE_INCIDENT_KEY, True, MODERATOR)
     assert await repo.incident_keys_starting("idlib") == {REFERENCE_INCIDENT_KEY}  # still taken
     assert await repo.recent_incidents() == []
+
+
+async def test_checks_counted_in_one_batch_count_up_per_user_and_minute(
+    database: Database,
+) -> None:
+    shared = database.shared
+    batch = [(1, 5), (2, 5), (1, 5), (1, 6), (1, 5)]
+    assert await shared.count_checks(batch) == [1, 1, 2, 1, 3]
+    # Another process (or a later batch) goes on from the stored totals.
+    assert await shared.count_checks([(1, 5), (2, 5)]) == [4, 2]
+    assert await shared.count_checks([]) == []
