@@ -1577,7 +1577,14 @@ class SharedState:
                 )
             )
             await session.execute(delete(RateWindow).where(col(RateWindow.window) < window_before))
-            await session.execute(delete(IncidentChange).where(col(IncidentChange.at) < older_than))
+            # The newest change stays, however old: SQLite numbers a new row one past the
+            # highest left, and processes read the log by id from where they stopped.
+            newest = select(func.max(IncidentChange.id)).scalar_subquery()
+            await session.execute(
+                delete(IncidentChange).where(
+                    col(IncidentChange.at) < older_than, col(IncidentChange.id) < newest
+                )
+            )
 
 
 class FormDrafts:

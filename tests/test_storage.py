@@ -528,3 +528,18 @@ async def test_checks_counted_in_one_batch_count_up_per_user_and_minute(
     # Another process (or a later batch) goes on from the stored totals.
     assert await shared.count_checks([(1, 5), (2, 5)]) == [4, 2]
     assert await shared.count_checks([]) == []
+
+
+async def test_changes_after_the_log_was_pruned_are_still_seen(database: Database) -> None:
+    import datetime as dt
+
+    from db.models import IncidentChange, utcnow
+
+    long_ago = utcnow() - dt.timedelta(days=30)
+    async with database.repository.session() as session, session.begin():
+        session.add_all(IncidentChange(incident_key=f"old-{n}", at=long_ago) for n in range(3))
+    cursor = await database.shared.change_cursor()
+    await database.shared.prune(utcnow() - dt.timedelta(days=2), 0)
+    async with database.repository.session() as session, session.begin():
+        session.add(IncidentChange(incident_key="after-the-prune", at=utcnow()))
+    assert await database.shared.changes_since(cursor) == ["after-the-prune"]
