@@ -130,11 +130,20 @@ class Inbox:
 
     @staticmethod
     def _revive(update_id: int, payload: dict[str, Any], bot: Bot) -> Update | None:
-        try:
-            return Update.de_json(payload, bot)
-        except (KeyError, TypeError, ValueError):
+        update = read_update(payload, bot)
+        if update is None:
             log.warning("update %s could not be read back; marking it done", update_id)
-            return None
+        return update
+
+
+def read_update(payload: Any, bot: Bot) -> Update | None:
+    """The update in a payload as Telegram sent it, or None if it cannot be read (a
+    payload from outside: anything may fail in parsing it)."""
+    try:
+        update = Update.de_json(payload, bot)
+    except Exception:
+        return None
+    return update if isinstance(update.update_id, int) else None
 
 
 def _log_failure(update_id: int) -> Callable[[asyncio.Future[bool]], None]:

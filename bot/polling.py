@@ -17,7 +17,7 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
-from bot.inbox import Inbox
+from bot.inbox import Inbox, read_update
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ async def poll(
             fetch.cancel()
             break
         try:
-            received = fetch.result()
+            received, next_offset = fetch.result()
             fresh = await inbox.accept(received)
         except InvalidToken:
             raise
@@ -64,8 +64,7 @@ async def poll(
         failures = 0
         for update in fresh:
             await application.update_queue.put(update)
-        if received:
-            offset = received[-1][0].update_id + 1
+        offset = next_offset
     if offset is not None:
         # Confirm the last batch, which is in the inbox, so it is not fetched again.
         try:
@@ -76,13 +75,22 @@ async def poll(
 
 async def _fetch(
     bot: Bot, offset: int | None, long_poll: int
-) -> list[tuple[Update, dict[str, Any]]]:
-    """getUpdates, each update parsed and also kept as received, for the inbox.
+) -> tuple[list[tuple[Update, dict[str, Any]]], int | None]:
+    """getUpdates: each readable update parsed and also kept as received, for the inbox,
+    and the offset that confirms them all.
 
     (`Bot.get_updates` returns only the parsed updates; turning them back into JSON for
-    the inbox was a twentieth of the bot's time under load.)
+    the inbox was a twentieth of the bot's time under load.) An update that cannot be
+    read is confirmed all the same: fetched again and again, it would stop the bot.
     """
     data = {"offset": offset, "timeout": long_poll, "allowed_updates": Update.ALL_TYPES}
     # Bot._post is what Bot.get_updates itself calls, before parsing the answer.
     raw = await bot._post("getUpdates", data, read_timeout=long_poll + READ_MARGIN_SECONDS)
-    return [(Update.de_json(payload, bot), payload) for payload in raw]
+    received = []
+    for payload in raw:
+        update = read_update(payload, bot)
+        if update is None:
+            log.warning("update %s could not be read and is skipped", payload.get("update_id"))
+        else:
+            received.append((update, payload))
+    return received, (int(raw[-1]["update_id"]) + 1 if raw else offset)

@@ -19,9 +19,9 @@ from urllib.parse import urlparse
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from telegram import Update
 from telegram.ext import Application
 
+from bot.inbox import read_update
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -80,9 +80,13 @@ class WebhookServer:
             return web.Response(status=503, text="shutting down")
         try:
             data = await request.json()
-            update = Update.de_json(data, self._application.bot)
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-            return web.Response(status=400, text="not an update")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return web.Response(status=400, text="not JSON")
+        update = read_update(data, self._application.bot)
+        if update is None:
+            # Telegram would post it again and again; there is nothing to gain from that.
+            log.warning("an update that could not be read is skipped")
+            return web.Response(text="skipped")
         for new in await self._services.inbox.accept([(update, data)]):
             await self._application.update_queue.put(new)
         return web.Response(text="ok")

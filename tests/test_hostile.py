@@ -9,6 +9,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -151,3 +152,25 @@ async def test_hostile_messages_through_the_real_bot_get_valid_replies(
     assert refused == []
     assert len(replies) == len(texts)
     assert not any("Sorry, something went wrong" in (r.plain or "") for r in replies)
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_an_update_that_cannot_be_read_is_skipped_and_the_bot_goes_on(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int, mode: str
+) -> None:
+    user = bot_api.add_user(991, "Trudy")
+    chat = bot_api.add_private_chat(user)
+    port = unused_tcp_port if mode == "webhook" else None
+    async with running_bot(bot_api, tmp_path, webhook_port=port):
+        # Shapes python-telegram-bot cannot parse: a message without its date, a message
+        # that is a string, a button press without its chat_instance.
+        bot_api.inject({"message": {"message_id": 1, "text": "hi", "chat": chat.to_api()}})
+        bot_api.inject({"message": "nonsense"})
+        bot_api.inject({"callback_query": {"id": "77"}})
+        bot_api.user_sends(user, chat, "Did rebels kill 40 Syrian soldiers in Idlib?")
+        (reply,) = await bot_api.wait_for_messages(chat, 1, timeout=20)
+        await bot_api.wait_until_idle()
+        assert bot_api.pending_updates == []  # none is left to be delivered again
+    assert "Idlib" in (reply.plain or "")
+    if mode == "webhook":
+        assert [d.status for d in bot_api.webhook_deliveries] == [200] * 4
