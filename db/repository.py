@@ -1295,13 +1295,9 @@ class CommunityRepository:
             counts = {bool(helpful): int(n) for helpful, n in await session.execute(query)}
         return counts.get(True, 0), counts.get(False, 0)
 
-    async def language_of(self, user_id: int) -> str | None:
-        async with self._sessions() as session:
-            row = await session.get(UserPreference, user_id)
-            return row.language if row else None
-
     async def languages_of(self, user_ids: Sequence[int]) -> list[str | None]:
-        """`language_of` for many users in one query, in the order asked."""
+        """Each user's /lang choice (None where there is none), in the order asked;
+        one query for them all."""
         async with self._sessions() as session:
             rows = await session.execute(
                 select(col(UserPreference.user_id), col(UserPreference.language)).where(
