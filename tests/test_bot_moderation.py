@@ -465,3 +465,28 @@ async def test_an_upload_waiting_for_import_survives_a_restart(
     assert "Imported retitle.json" in (done.plain or "") and "1 changed" in (done.plain or "")
     assert again.plain == "Nothing is waiting to be imported; send the file again."
     assert stored is not None and stored.title == "Retitled after the restart"
+
+
+@pytest.mark.parametrize("how", ["/cancel", "Cancel button"])
+async def test_cancel_works_even_when_an_earlier_answer_no_longer_fits(
+    bot_api: BotApiDouble, tmp_path: Path, how: str
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)) as bot:
+        admin = await _admin(bot_api)
+        await admin.send("/addaccount idlib-disputed-attack")
+        question = await admin.press("Syrian state media")
+        # Meanwhile the chosen source stops fitting (as when it is deleted elsewhere).
+        drafts = bot.services.database.drafts
+        where = (admin.user.id, admin.chat.id)
+        state = dict(await drafts.get(*where, max_age=dt.timedelta(hours=1)) or {})
+        state["answers"] = ["a source nobody recorded"]
+        await drafts.put(*where, state)
+        if how == "/cancel":
+            cancelled = await admin.send("/cancel")
+        else:
+            cancelled = await admin.press("Cancel", question)
+        left = await drafts.get(*where, max_age=dt.timedelta(hours=1))
+        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+    assert cancelled.plain == "Cancelled; nothing was saved."
+    assert left is None
+    assert stored is not None and len(stored.accounts) == 4

@@ -222,15 +222,15 @@ async def form_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     message = update.effective_message
     if message is None or not await _form_owner(update, svc):
         return
+    text = message.text or ""
+    if (text.split() or [""])[0].split("@")[0].lower() == "/cancel":
+        return  # handled by /cancel itself, whatever state the form is in
     draft, replied = await _open_draft(update, svc)
     if replied:
         raise ApplicationHandlerStop
     if draft is None:
         return
-    text = message.text or ""
     if text.startswith("/"):
-        if text.split()[0].split("@")[0].lower() == "/cancel":
-            return  # handled by /cancel itself
         await _ask(update, draft, "a form is open: answer it, or send /cancel first")
         raise ApplicationHandlerStop
     try:
@@ -248,16 +248,19 @@ async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = update.callback_query
     if query is None or not await _form_owner(update, svc):
         return  # not a moderator: refused and audited further down
+    data = query.data or ""
+    if data == "m:x":
+        # Cancel needs nothing from the form, not even answers that still fit.
+        await query.answer()
+        await _cancel(update, svc)
+        raise ApplicationHandlerStop
     draft, replied = await _open_draft(update, svc)
     if draft is None:
         await query.answer("This form is closed." if not replied else None, show_alert=not replied)
         raise ApplicationHandlerStop
-    data = query.data or ""
     await query.answer()
     user_id, chat_id = _where(update)
-    if data == "m:x":
-        await _cancel(update, svc)
-    elif data == "m:s":
+    if data == "m:s":
         if draft.current() is not None:
             await _ask(update, draft, "answer the remaining questions first")
         else:
