@@ -184,9 +184,8 @@ class ClaimChecker:
             return Answer(MatchStatus.NONE, claim, normalized=result.query)
         if result.status is MatchStatus.CONFIDENT:
             best = result.candidates[0]
-            answer = await self.answer_for(
-                best.incident_key, best.point_key, claim=claim, score=best.score
-            )
+            # The match already says which point (if any): no need to match again for it.
+            answer = await self._answer_about(best.incident_key, best.point_key, claim, best.score)
             if answer is not None:
                 return answer
             return Answer(MatchStatus.NONE, claim, normalized=result.query)
@@ -210,12 +209,18 @@ class ClaimChecker:
         claim: str = "",
         score: float = 1.0,
     ) -> Answer | None:
-        """The full answer about one incident, e.g. once the user picked it from a list."""
+        """The full answer about one incident, e.g. once the user picked it from a list;
+        without a point, the point the claim matches best in that incident."""
+        if point_key is None and claim:
+            point_key = await self._point_for(claim, incident_key)
+        return await self._answer_about(incident_key, point_key, claim, score)
+
+    async def _answer_about(
+        self, incident_key: str, point_key: str | None, claim: str, score: float
+    ) -> Answer | None:
         incident = (await self.incidents([incident_key])).get(incident_key)
         if incident is None:
             return None
-        if point_key is None and claim:
-            point_key = await self._point_for(claim, incident_key)
         point = incident.point(point_key) if point_key else None
         return Answer(MatchStatus.CONFIDENT, claim, incident, score, point)
 
