@@ -94,16 +94,10 @@ class PatientRateLimiter(AIORateLimiter):
                 )
             except BadRequest:
                 raise
-            except TimedOut as error:
-                if not _never_sent(error):
+            except NetworkError as error:  # TimedOut included
+                if isinstance(error, TimedOut) and not _never_sent(error):
                     await self._hold_chat(endpoint, data)
                     raise
-                if attempt == self._network_retries:
-                    raise
-                pause = self._backoff * 2**attempt
-                log.warning("%s could not be sent (%s); retrying in %.1fs", endpoint, error, pause)
-                await asyncio.sleep(pause)
-            except NetworkError as error:
                 if attempt == self._network_retries:
                     raise
                 pause = self._backoff * 2**attempt
