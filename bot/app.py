@@ -228,14 +228,14 @@ def build(settings: Settings) -> tuple[Application, Services]:  # type: ignore[t
     return build_application(settings, svc), svc
 
 
-async def _take_over(application: Application, svc: Services, *, starting: bool) -> None:  # type: ignore[type-arg]
+async def _take_over(application: Application, svc: Services) -> None:  # type: ignore[type-arg]
     """Queue the updates that arrived but were never finished.
 
     A single process (SQLite) starting up owns every unfinished update: they are its own,
     from before a crash. Replicas on PostgreSQL take over only what has been left longer
     than a live replica could take, and look again now and then for a replica that died.
     """
-    older_than = LEASE if svc.shared or not starting else dt.timedelta(0)
+    older_than = LEASE if svc.shared else dt.timedelta(0)
     for update in await svc.inbox.take_over(application.bot, older_than=older_than):
         await application.update_queue.put(update)
 
@@ -245,7 +245,7 @@ async def _take_over_orphans(context: CallbackContext) -> None:  # type: ignore[
     if not context.application.running:
         return  # stopping: what is queued now would never be read
     try:
-        await _take_over(context.application, svc, starting=False)
+        await _take_over(context.application, svc)
     except Exception:
         log.warning("could not look for unfinished updates", exc_info=True)
 
@@ -259,7 +259,7 @@ async def _running(application: Application, svc: Services) -> AsyncIterator[Non
         await application.post_init(application)
         await application.start()
         try:
-            await _take_over(application, svc, starting=True)
+            await _take_over(application, svc)
             yield
         finally:
             await application.stop()

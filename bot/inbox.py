@@ -105,6 +105,7 @@ class Inbox:
         await self._store.renew(self._in_hand)
         claimed_before = dt.datetime.now(dt.UTC) - older_than
         updates: list[Update] = []
+        given_up: list[int] = []
         while True:
             batch = await self._store.take_over(claimed_before)
             for update_id, payload, attempts in batch:
@@ -118,12 +119,14 @@ class Inbox:
                     )
                     update = None
                 if update is None:
-                    await self._store.record(finished=[update_id])
+                    given_up.append(update_id)
                 elif update_id not in self._in_hand:
                     self._in_hand.add(update_id)
                     updates.append(update)
             if not batch:
                 break
+        if given_up:
+            await self._store.record(finished=given_up)
         if updates:
             log.info("taking over %d unfinished update(s)", len(updates))
         return updates
