@@ -70,7 +70,11 @@ async def poll(
         try:
             await bot.get_updates(offset=offset, timeout=0)
         except TelegramError as problem:
-            log.warning("could not confirm the last updates (%s); they will be skipped", problem)
+            log.warning(
+                "could not confirm the last updates (%s): Telegram will send them again, and"
+                " as they are already in the inbox they will not be handled twice",
+                problem,
+            )
 
 
 async def _fetch(
