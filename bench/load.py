@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,11 +43,9 @@ from db.database import Database  # noqa: E402
 from db.datasets import import_dataset  # noqa: E402
 from db.repository import Actor  # noqa: E402
 from domain.dataset import SAMPLE_PATH  # noqa: E402
+from tests.conftest import create_database, drop_database  # noqa: E402
 from tests.double import BotApiDouble  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 CLAIMS = [
     "Did rebels kill 40 Syrian soldiers in Idlib?",
     "Syrian army retreats after Idlib attack",
@@ -175,28 +172,14 @@ async def run(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="factcheck-load-"))
     database_name = None
     if args.database == "postgres":
-        database_name = f"factcheck_load_{uuid.uuid4().hex[:10]}"
-        await _admin(f'CREATE DATABASE "{database_name}"')
-        database_url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{database_name}"
+        database_name, database_url = await create_database("factcheck_load")
     else:
         database_url = f"sqlite:///{folder}/load.db"
     try:
         await _run(args, folder, database_url)
     finally:
         if database_name is not None:
-            await _admin(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
-
-
-async def _admin(statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(
-        POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+            await drop_database(database_name)
 
 
 async def _run(args: argparse.Namespace, folder: Path, database_url: str) -> None:

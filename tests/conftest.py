@@ -17,6 +17,8 @@ from tests.double.fixtures import bot_api, ptb_bot  # noqa: F401  (shared fixtur
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+# The same server, as asyncpg (not SQLAlchemy) spells it.
+ADMIN_DSN = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
 BACKENDS = ["sqlite", "postgres"]
 
 
@@ -26,9 +28,8 @@ _postgres_checked: list[str | None] = []
 async def postgres_problem() -> str | None:
     """None when the test server answers, else the reason it does not (asked once per run)."""
     if not _postgres_checked:
-        dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
         try:
-            connection = await asyncpg.connect(dsn, timeout=3)
+            connection = await asyncpg.connect(ADMIN_DSN, timeout=3)
             await connection.close()
             _postgres_checked.append(None)
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
@@ -36,6 +37,26 @@ async def postgres_problem() -> str | None:
                 f"PostgreSQL not reachable at {POSTGRES_URL} ({type(exc).__name__}: {exc})"
             )
     return _postgres_checked[0]
+
+
+async def create_database(prefix: str) -> tuple[str, str]:
+    """A new, empty database on the test server, for processes of their own: its name
+    and its URL. (A schema, as the fixtures use, cannot be named in DATABASE_URL.)"""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    connection = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return name, f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+
+
+async def drop_database(name: str) -> None:
+    connection = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
 
 
 async def _postgres_schema_database() -> tuple[Database, str]:

@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -17,7 +16,7 @@ import pytest
 
 from db.database import Database
 from domain.dataset import SAMPLE_PATH
-from tests.conftest import POSTGRES_URL, postgres_problem
+from tests.conftest import ADMIN_DSN, create_database, drop_database, postgres_problem
 from tests.double import BotApiDouble
 from tests.running_bot import Moderator, running_bot
 
@@ -90,11 +89,8 @@ async def test_database_outage_gets_a_plain_apology_and_the_bot_recovers(
     problem = await postgres_problem()
     if problem:
         pytest.skip(problem)
-    name = f"factcheck_outage_{uuid.uuid4().hex[:8]}"
-    admin_dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(admin_dsn)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+    name, url = await create_database("factcheck_outage")
+    connection = await asyncpg.connect(ADMIN_DSN)
 
     async def outage(down: bool) -> None:
         await connection.execute(
@@ -125,8 +121,8 @@ async def test_database_outage_gets_a_plain_apology_and_the_bot_recovers(
             audit = await bot.services.database.repository.latest_audit(5)
     finally:
         await connection.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.close()
+        await drop_database(name)
     assert apology.plain == "Sorry, something went wrong on my side. Please try again in a moment."
     assert "Saved (version 3)" in (recovered.plain or "")  # the failed edit left no trace
     assert stored is not None and stored.country == "After" and stored.version == 3

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from aiohttp import web
 
@@ -29,7 +27,7 @@ from db.database import Database
 from db.datasets import import_dataset
 from db.repository import Actor
 from domain.dataset import SAMPLE_PATH
-from tests.conftest import POSTGRES_URL, postgres_problem
+from tests.conftest import create_database, drop_database, postgres_problem
 from tests.double import BotApiDouble, Chat, User
 from tests.running_bot import Moderator
 
@@ -68,27 +66,6 @@ class Proxy:
         return web.Response(status=200 if 200 in statuses else max(statuses))
 
 
-async def _create_database() -> tuple[str, str]:
-    name = f"factcheck_replicas_{uuid.uuid4().hex[:10]}"
-    dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    base = POSTGRES_URL.rsplit("/", 1)[0]
-    return name, f"{base}/{name}"
-
-
-async def _drop_database(name: str) -> None:
-    dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 @dataclass
 class Cluster:
     double: BotApiDouble
@@ -124,7 +101,7 @@ async def cluster(
     problem = await postgres_problem()
     if problem:
         pytest.skip(problem)
-    name, url = await _create_database()
+    name, url = await create_database("factcheck_replicas")
     database = Database(url)
     await database.prepare(sample_data="no")
     sample = SAMPLE_PATH.read_bytes()
@@ -179,7 +156,7 @@ async def cluster(
                 process.kill()
         await runner.cleanup()
         await database.close()
-        await _drop_database(name)
+        await drop_database(name)
 
 
 async def _wait_healthy(
