@@ -201,16 +201,14 @@ async def _polling(double: BotApiDouble, process: subprocess.Popen[bytes], since
 
 
 async def _all_marked_done(path: Path) -> None:
+    database = Database(f"sqlite:///{path}")
     deadline = asyncio.get_running_loop().time() + 10
-    while True:
-        with sqlite3.connect(path) as connection:
-            (left,) = connection.execute(
-                "SELECT count(*) FROM update_inbox WHERE done_at IS NULL"
-            ).fetchone()
-        if left == 0:
-            return
-        assert asyncio.get_running_loop().time() < deadline, f"{left} update(s) never finished"
-        await asyncio.sleep(0.05)
+    try:
+        while left := await database.inbox.unfinished():
+            assert asyncio.get_running_loop().time() < deadline, f"{left} update(s) never finished"
+            await asyncio.sleep(0.05)
+    finally:
+        await database.close()
 
 
 async def test_sigkill_during_a_moderator_form_loses_no_answer_and_saves_once(
