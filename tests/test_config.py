@@ -41,3 +41,15 @@ def test_timeouts_are_read_from_the_environment_and_the_database_url() -> None:
     assert settings.telegram_timeout == 7.5
     assert settings.database_url.endswith("?timeout=2")
     assert load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}, env_file=None).telegram_timeout == 20.0
+
+
+def test_postgres_index_needs_a_postgres_database() -> None:
+    assert any(
+        p.startswith("MATCH_INDEX:") and "PostgreSQL" in p for p in problems(MATCH_INDEX="postgres")
+    )
+    assert any("memory or postgres" in p for p in problems(MATCH_INDEX="elastic"))
+    base = {"TELEGRAM_BOT_TOKEN": TOKEN}
+    url = "postgresql://u@127.0.0.1/db"
+    chosen = load_settings({**base, "MATCH_INDEX": "Postgres", "DATABASE_URL": url}, env_file=None)
+    assert chosen.match_index == "postgres"
+    assert load_settings(base, env_file=None).match_index == "memory"

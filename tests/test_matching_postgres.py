@@ -241,19 +241,3 @@ async def test_replicas_share_the_postgres_index(
         )
         store = PostgresMatchStore(running.database.engine)
         assert await store.count() == await running.database.repository.count_incidents()
-
-
-def test_postgres_index_needs_a_postgres_database() -> None:
-    from bot.config import ConfigError, load_settings
-
-    base = {"TELEGRAM_BOT_TOKEN": "123456:" + "a" * 30}
-    with pytest.raises(ConfigError) as problem:
-        load_settings({**base, "MATCH_INDEX": "postgres"}, env_file=None)
-    assert any(p.startswith("MATCH_INDEX:") and "PostgreSQL" in p for p in problem.value.problems)
-    with pytest.raises(ConfigError) as problem:
-        load_settings({**base, "MATCH_INDEX": "elastic"}, env_file=None)
-    assert any("memory or postgres" in p for p in problem.value.problems)
-    url = "postgresql://u@127.0.0.1/db"
-    chosen = load_settings({**base, "MATCH_INDEX": "Postgres", "DATABASE_URL": url}, env_file=None)
-    assert chosen.match_index == "postgres"
-    assert load_settings(base, env_file=None).match_index == "memory"
