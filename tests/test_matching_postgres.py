@@ -24,6 +24,7 @@ from domain.model import IncidentDocument, MatchText, NameGroup, TextKind
 from domain.sample import REFERENCE_INCIDENT_KEY
 from tests.conftest import POSTGRES_URL, migrated_database
 from tests.double import BotApiDouble
+from tests.running_bot import keyboard_data
 from tests.test_matching_reference import ENGLISH, RUSSIAN, distractors
 from tests.test_replicas import ADMIN, add_point_on_a_until_b_finds_it, cluster
 
@@ -236,6 +237,15 @@ async def test_replicas_share_the_postgres_index(
         bot_api.user_sends(reader, reader_chat, "Did rebels kill 40 Syrian soldiers in Idlib?")
         (first,) = await bot_api.wait_for_messages(reader_chat, 1, timeout=15)
         assert "Idlib" in (first.plain or "")
+        # A button on B's answer, pressed through A: its short incident key is found in
+        # the shared index too.
+        running.proxy.targets = ["a"]
+        press = bot_api.user_presses(reader, first, keyboard_data(first)["The disputes"])
+        await bot_api.wait_for_callback_answer(press, timeout=15)
+        await bot_api.wait_until_idle()
+        expanded = bot_api.message(reader_chat.id, first.message_id)
+        assert expanded is not None
+        assert "Where the accounts contradict each other" in (expanded.plain or "")
         await add_point_on_a_until_b_finds_it(
             running, (admin, admin_chat), (reader, reader_chat), within=5.0
         )
