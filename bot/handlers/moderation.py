@@ -533,10 +533,11 @@ async def add_account(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """/addaccount INCIDENT: which source, what it said, its figures and its stance per point."""
     svc = services(context)
     key = (context.args or [""])[0]
-    if not key or await svc.database.repository.get_incident(key) is None:
-        await say(update, usage("Usage: /addaccount INCIDENT-ID") + "\n" + await _recent_ids(svc))
+    incident = await _incident_arg(update, svc, key, "Usage: /addaccount INCIDENT-ID")
+    if incident is None:
         return
-    await _open_form(update, svc, "account", {"incident": key})
+    opened = {"incident": incident.key, "version": incident.version}
+    await _open_form(update, svc, "account", opened)
 
 
 async def _account_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Form | str:
@@ -547,7 +548,6 @@ async def _account_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> 
     if not sources:
         return "There are no sources yet: add one with /newsource first."
     by_key = {s.key: s for s in sources}
-    opened.setdefault("version", incident.version)
     version = _unchanged_since_opened(incident, opened)
     if version is None:
         return _changed_meanwhile(incident, "addaccount")
