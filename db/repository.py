@@ -968,6 +968,11 @@ class QueueEntry:
     waiting: int
 
 
+def _insert_for(session: AsyncSession) -> Any:
+    """`insert` of the session's dialect, which has ON CONFLICT (upserts) on both."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 @dataclass(frozen=True)
 class UnmatchedClaim:
     """A claim nobody could match, as one user asked it in one chat."""
@@ -1021,16 +1026,14 @@ class CommunityRepository:
         queries = SQLModel.metadata.tables[UnmatchedQuery.__tablename__]
         askers = SQLModel.metadata.tables[UnmatchedAsker.__tablename__]
         async with self._gate, self._sessions() as session, session.begin():
-            module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+            insert_into = _insert_for(session)
             ids = await self._query_ids(session, list(samples))
             missing = [text for text in samples if text not in ids]
             if missing:
                 # Rows as parameters of one statement (not a VALUES list built per batch):
                 # one compiled form whatever the batch size.
                 await session.execute(
-                    module.insert(queries).on_conflict_do_nothing(
-                        index_elements=["normalized_text"]
-                    ),
+                    insert_into(queries).on_conflict_do_nothing(index_elements=["normalized_text"]),
                     [
                         {
                             "normalized_text": text,
@@ -1059,7 +1062,7 @@ class CommunityRepository:
                 )
             inserted = (
                 await session.execute(
-                    module.insert(askers)
+                    insert_into(askers)
                     .on_conflict_do_nothing(index_elements=["query_id", "user_id"])
                     .returning(askers.c.query_id),
                     list(new_askers.values()),
@@ -1547,8 +1550,7 @@ class SharedState:
             return []
         rates = SQLModel.metadata.tables[RateWindow.__tablename__]
         async with self._sessions() as session, session.begin():
-            module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-            statement = module.insert(rates)
+            statement = _insert_for(session)(rates)
             statement = statement.on_conflict_do_update(
                 index_elements=["user_id", "window"],
                 set_={"count": rates.c.count + statement.excluded.count},
@@ -1604,10 +1606,10 @@ class FormDrafts:
 
     async def put(self, user_id: int, chat_id: int, state: Mapping[str, Any]) -> None:
         async with self._sessions() as session, session.begin():
-            dialect = session.bind.dialect.name
-            module = postgresql if dialect == "postgresql" else sqlite
             values = {"state": dict(state), "updated_at": utcnow()}
-            statement = module.insert(FormDraft).values(user_id=user_id, chat_id=chat_id, **values)
+            statement = _insert_for(session)(FormDraft).values(
+                user_id=user_id, chat_id=chat_id, **values
+            )
             await session.execute(
                 statement.on_conflict_do_update(index_elements=["user_id", "chat_id"], set_=values)
             )
@@ -1637,15 +1639,15 @@ class PendingUploads:
         self._sessions = sessions
 
     async def put(self, user_id: int, chat_id: int, file_id: str, file_name: str) -> None:
+        values = {"file_id": file_id, "file_name": file_name[:300], "created_at": utcnow()}
         async with self._sessions() as session, session.begin():
-            await session.merge(
-                PendingUpload(
-                    user_id=user_id,
-                    chat_id=chat_id,
-                    file_id=file_id,
-                    file_name=file_name[:300],
-                    created_at=utcnow(),
-                )
+            # One statement: two replicas storing the same moderator's upload at once
+            # cannot both find the row missing and both insert it.
+            statement = _insert_for(session)(PendingUpload).values(
+                user_id=user_id, chat_id=chat_id, **values
+            )
+            await session.execute(
+                statement.on_conflict_do_update(index_elements=["user_id", "chat_id"], set_=values)
             )
 
     async def take(
@@ -1694,14 +1696,12 @@ class UpdateInbox:
         table = SQLModel.metadata.tables[InboxUpdate.__tablename__]
         async with self._gate, self._sessions() as session, session.begin():
             if arrived:
-                dialect = session.bind.dialect.name
-                module = postgresql if dialect == "postgresql" else sqlite
                 rows = [
                     {"update_id": i, "payload": payload, "received_at": now, "claimed_at": now}
                     for i, payload in arrived
                 ]
                 statement = (
-                    module.insert(table)
+                    _insert_for(session)(table)
                     .on_conflict_do_nothing(index_elements=["update_id"])
                     .returning(table.c.update_id)
                 )

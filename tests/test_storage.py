@@ -543,3 +543,17 @@ async def test_changes_after_the_log_was_pruned_are_still_seen(database: Databas
     async with database.repository.session() as session, session.begin():
         session.add(IncidentChange(incident_key="after-the-prune", at=utcnow()))
     assert await database.shared.changes_since(cursor) == ["after-the-prune"]
+
+
+async def test_a_second_upload_waiting_for_import_replaces_the_first(database: Database) -> None:
+    import asyncio
+    import datetime as dt
+
+    uploads = database.uploads
+    # Two stored at once (say, by two replicas): one wins, neither fails.
+    await asyncio.gather(
+        uploads.put(7, 7, "file-a", "a.json"), uploads.put(7, 7, "file-b", "b.json")
+    )
+    await uploads.put(7, 7, "file-c", "c.json")
+    assert await uploads.take(7, 7, max_age=dt.timedelta(hours=1)) == ("file-c", "c.json")
+    assert await uploads.take(7, 7, max_age=dt.timedelta(hours=1)) is None
