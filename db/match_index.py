@@ -216,14 +216,19 @@ class PostgresMatchStore(MatchStore):
 
     async def put(self, key: str, short: str, found: Profile) -> bool:
         terms, tfs, texts, groups, digest = _encode(found)
-        for attempt in range(2):
-            try:
-                async with self._connection() as pg, pg.transaction():
-                    return await self._put(pg, key, short, terms, tfs, texts, groups, digest)
-            except asyncpg.UniqueViolationError:
-                # Another process inserted the same new incident first; now it is an update.
-                if attempt:
-                    raise
+        async with self._connection() as pg:
+            # Every replica refreshes each changed incident; all but the first find it
+            # indexed already, and need not take its row lock to learn that.
+            if await pg.fetchval("SELECT digest FROM match_doc WHERE key = $1", key) == digest:
+                return False
+            for attempt in range(2):
+                try:
+                    async with pg.transaction():
+                        return await self._put(pg, key, short, terms, tfs, texts, groups, digest)
+                except asyncpg.UniqueViolationError:
+                    # Another process inserted the same new incident first: an update now.
+                    if attempt:
+                        raise
         raise AssertionError("unreachable")
 
     async def _put(
