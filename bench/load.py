@@ -45,6 +45,7 @@ from db.repository import Actor  # noqa: E402
 from domain.dataset import SAMPLE_PATH  # noqa: E402
 from tests.conftest import create_database, drop_database  # noqa: E402
 from tests.double import BotApiDouble  # noqa: E402
+from tests.running_bot import bot_environment  # noqa: E402
 
 CLAIMS = [
     "Did rebels kill 40 Syrian soldiers in Idlib?",
@@ -204,19 +205,17 @@ async def _run(args: argparse.Namespace, folder: Path, database_url: str) -> Non
             for n in range(max(20, args.users // 5))
         ],
     )
-    environment = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": double.token,
-        "TELEGRAM_API_BASE_URL": double.base_url,
-        "TELEGRAM_FILE_BASE_URL": double.base_file_url,
-        "DATABASE_URL": database_url,
-        "SAMPLE_DATA": "no",
-        "CHECKS_PER_MINUTE": "100000",
-        "LOG_LEVEL": "WARNING",
+    environment = bot_environment(
+        double,
+        folder,
+        DATABASE_URL=database_url,
+        SAMPLE_DATA="no",
+        CHECKS_PER_MINUTE="100000",
+        LOG_LEVEL="WARNING",
         # The double has no broadcast limit; Telegram's 30 a second would cap the figure.
-        "MAX_MESSAGES_PER_SECOND": "0",
-        "MAX_CONCURRENT_UPDATES": str(args.concurrency),
-    }
+        MAX_MESSAGES_PER_SECOND="0",
+        MAX_CONCURRENT_UPDATES=str(args.concurrency),
+    )
     if args.mode == "webhook":
         port = free_port()
         environment.update(
@@ -399,7 +398,11 @@ def start(
 ) -> subprocess.Popen[bytes]:
     """The bot as its own process, as it is deployed."""
     return subprocess.Popen(
-        command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log_path.open("wb")
+        command,
+        cwd=ROOT,
+        env={**os.environ, **environment},
+        stdout=subprocess.DEVNULL,
+        stderr=log_path.open("wb"),
     )
 
 

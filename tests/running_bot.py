@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +19,8 @@ from bot.config import Settings, load_settings
 from bot.services import Services
 from tests.double import BotApiDouble, Chat, Message, User
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 @dataclass
 class RunningBot:
@@ -25,7 +30,8 @@ class RunningBot:
     settings: Settings
 
 
-def bot_settings(double: BotApiDouble, tmp_path: Path, **overrides: str) -> Settings:
+def bot_environment(double: BotApiDouble, tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """The settings of a bot talking to the double, on an SQLite file in `tmp_path`."""
     environment = {
         "TELEGRAM_BOT_TOKEN": double.token,
         "TELEGRAM_API_BASE_URL": double.base_url,
@@ -35,7 +41,23 @@ def bot_settings(double: BotApiDouble, tmp_path: Path, **overrides: str) -> Sett
         "CHECKS_PER_MINUTE": "1000",
     }
     environment.update(overrides)
-    return load_settings(environment, env_file=None)
+    return environment
+
+
+def bot_settings(double: BotApiDouble, tmp_path: Path, **overrides: str) -> Settings:
+    return load_settings(bot_environment(double, tmp_path, **overrides), env_file=None)
+
+
+def start_bot_process(environment: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """`factcheck-bot run` as its own process, as it is deployed, with these settings
+    over this process's environment; what it logs goes to `log_path`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"],
+        cwd=ROOT,
+        env={**os.environ, **environment},
+        stdout=subprocess.DEVNULL,
+        stderr=log_path.open("wb"),
+    )
 
 
 WEBHOOK_PATH = "telegram"

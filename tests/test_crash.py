@@ -18,9 +18,7 @@ from db.database import Database
 from domain.dataset import SAMPLE_PATH
 from tests.conftest import ADMIN_DSN, create_database, drop_database, postgres_problem
 from tests.double import BotApiDouble
-from tests.running_bot import Moderator, running_bot
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.running_bot import ROOT, Moderator, bot_environment, running_bot, start_bot_process
 
 
 def _import(dataset: Path, environment: dict[str, str]) -> subprocess.Popen[str]:
@@ -172,22 +170,10 @@ async def test_a_locked_sqlite_file_gets_a_plain_apology_and_the_bot_recovers(
 
 def _bot_process(double: BotApiDouble, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
     """`factcheck-bot run` (polling, SQLite) as its own process, against the double."""
-    environment = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": double.token,
-        "TELEGRAM_API_BASE_URL": double.base_url,
-        "TELEGRAM_FILE_BASE_URL": double.base_file_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path}/forms.db",
-        "SAMPLE_DATA": "yes",
-        "ADMIN_IDS": "903",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / f"{name}.log").open("wb"),
+    environment = bot_environment(
+        double, tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/forms.db", ADMIN_IDS="903"
     )
+    return start_bot_process(environment, tmp_path / f"{name}.log")
 
 
 async def _polling(double: BotApiDouble, process: subprocess.Popen[bytes], since: int) -> None:

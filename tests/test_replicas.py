@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -29,9 +27,8 @@ from db.repository import Actor
 from domain.dataset import SAMPLE_PATH
 from tests.conftest import create_database, drop_database, postgres_problem
 from tests.double import BotApiDouble, Chat, User
-from tests.running_bot import Moderator
+from tests.running_bot import Moderator, bot_environment, start_bot_process
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "replica-secret-1"
 ADMIN = 4242
 
@@ -118,28 +115,21 @@ async def cluster(
     def start(replica: str) -> None:
         port = proxy.ports[replica]
         logs[replica] = tmp_path / f"replica-{replica}-{len(logs)}.log"
-        environment = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": double.token,
-            "TELEGRAM_API_BASE_URL": double.base_url,
-            "TELEGRAM_FILE_BASE_URL": double.base_file_url,
-            "DATABASE_URL": url,
-            "WEBHOOK_URL": f"http://127.0.0.1:{proxy_port}/telegram",
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_LISTEN": "127.0.0.1",
-            "WEBHOOK_PORT": str(port),
-            "ADMIN_IDS": str(ADMIN),
-            "SYNC_INTERVAL": "0.2",
-            "LOG_FORMAT": "json",
+        environment = bot_environment(
+            double,
+            tmp_path,
+            DATABASE_URL=url,
+            SAMPLE_DATA="auto",
+            WEBHOOK_URL=f"http://127.0.0.1:{proxy_port}/telegram",
+            WEBHOOK_SECRET=SECRET,
+            WEBHOOK_LISTEN="127.0.0.1",
+            WEBHOOK_PORT=str(port),
+            ADMIN_IDS=str(ADMIN),
+            SYNC_INTERVAL="0.2",
+            LOG_FORMAT="json",
             **env,
-        }
-        processes[replica] = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=logs[replica].open("wb"),
         )
+        processes[replica] = start_bot_process(environment, logs[replica])
 
     try:
         for replica in proxy.ports:
