@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -17,8 +18,15 @@ import pytest
 from db.database import Database
 from domain.dataset import SAMPLE_PATH
 from tests.conftest import ADMIN_DSN, create_database, drop_database, postgres_problem
-from tests.double import BotApiDouble
-from tests.running_bot import ROOT, Moderator, bot_environment, running_bot, start_bot_process
+from tests.double import BotApiDouble, User
+from tests.running_bot import (
+    ROOT,
+    Moderator,
+    RunningBot,
+    bot_environment,
+    running_bot,
+    start_bot_process,
+)
 
 
 def _import(dataset: Path, environment: dict[str, str]) -> subprocess.Popen[str]:
@@ -81,6 +89,43 @@ async def test_sigkill_during_an_import_leaves_the_database_as_it_was(tmp_path: 
         await database.close()
 
 
+Outage = Callable[[bool], Awaitable[None]]
+
+
+async def _edit_through_an_outage(
+    double: BotApiDouble,
+    bot: RunningBot,
+    admin: User,
+    outage: Outage,
+    meanwhile: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """A moderator edits before, during and after an outage (`outage(True)` starts it,
+    `outage(False)` ends it): the edit during it gets a plain "try again" and leaves no
+    trace, and the next one saves with no restart."""
+    chat = double.add_private_chat(admin)
+    edit = "/edit idlib-disputed-attack country {}"
+    double.user_sends(admin, chat, edit.format("Before"))
+    (saved,) = await double.wait_for_messages(chat, 1)
+    assert "Saved (version 2)" in (saved.plain or "")
+    await outage(True)
+    try:
+        double.user_sends(admin, chat, edit.format("During"))
+        _, apology = await double.wait_for_messages(chat, 2, timeout=20)
+        if meanwhile is not None:
+            await meanwhile()
+    finally:
+        await outage(False)
+    double.user_sends(admin, chat, edit.format("After"))
+    *_, recovered = await double.wait_for_messages(chat, 3, timeout=20)
+    stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
+    audit = await bot.services.database.repository.latest_audit(5)
+    assert apology.plain == "Sorry, something went wrong on my side. Please try again in a moment."
+    assert "Saved (version 3)" in (recovered.plain or "")  # the failed edit left no trace
+    assert stored is not None and stored.country == "After" and stored.version == 3
+    countries = [e.after["place"]["country"] for e in audit if e.action == "update" and e.after]
+    assert countries == ["After", "Before"]
+
+
 async def test_database_outage_gets_a_plain_apology_and_the_bot_recovers(
     bot_api: BotApiDouble, tmp_path: Path
 ) -> None:
@@ -91,6 +136,7 @@ async def test_database_outage_gets_a_plain_apology_and_the_bot_recovers(
     connection = await asyncpg.connect(ADMIN_DSN)
 
     async def outage(down: bool) -> None:
+        # No new connections, and every open one cut: as if the server went away.
         await connection.execute(
             f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(not down).lower()}'
         )
@@ -103,69 +149,42 @@ async def test_database_outage_gets_a_plain_apology_and_the_bot_recovers(
         async with running_bot(
             bot_api, tmp_path, DATABASE_URL=url, SAMPLE_DATA="yes", ADMIN_IDS="900"
         ) as bot:
-            admin = bot_api.add_user(900, "Admin")
-            chat = bot_api.add_private_chat(admin)
-            edit = "/edit idlib-disputed-attack country {}"
-            bot_api.user_sends(admin, chat, edit.format("Before"))
-            (saved,) = await bot_api.wait_for_messages(chat, 1)
-            assert "Saved (version 2)" in (saved.plain or "")
-            await outage(True)
-            bot_api.user_sends(admin, chat, edit.format("During"))
-            _, apology = await bot_api.wait_for_messages(chat, 2, timeout=20)
-            await outage(False)
-            bot_api.user_sends(admin, chat, edit.format("After"))
-            *_, recovered = await bot_api.wait_for_messages(chat, 3, timeout=20)
-            stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
-            audit = await bot.services.database.repository.latest_audit(5)
+            await _edit_through_an_outage(bot_api, bot, bot_api.add_user(900, "Admin"), outage)
     finally:
         await connection.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         await connection.close()
         await drop_database(name)
-    assert apology.plain == "Sorry, something went wrong on my side. Please try again in a moment."
-    assert "Saved (version 3)" in (recovered.plain or "")  # the failed edit left no trace
-    assert stored is not None and stored.country == "After" and stored.version == 3
-    countries = [e.after["place"]["country"] for e in audit if e.action == "update" and e.after]
-    assert countries == ["After", "Before"]  # the edit made during the outage left no trace
 
 
 async def test_a_locked_sqlite_file_gets_a_plain_apology_and_the_bot_recovers(
     bot_api: BotApiDouble, tmp_path: Path
 ) -> None:
     path = tmp_path / "locked.db"
-    admin = bot_api.add_user(901, "Admin")
     reader = bot_api.add_user(902, "Reader")
-    admin_chat, reader_chat = bot_api.add_private_chat(admin), bot_api.add_private_chat(reader)
-    edit = "/edit idlib-disputed-attack country {}"
-    async with running_bot(
-        bot_api, tmp_path, DATABASE_URL=f"sqlite:///{path}?timeout=1", ADMIN_IDS="901"
-    ) as bot:
-        bot_api.user_sends(admin, admin_chat, edit.format("Before"))
-        (saved,) = await bot_api.wait_for_messages(admin_chat, 1)
-        assert "Saved (version 2)" in (saved.plain or "")
+    reader_chat = bot_api.add_private_chat(reader)
+    holders: list[sqlite3.Connection] = []
 
+    async def outage(down: bool) -> None:
         # Another program (a backup script, an sqlite3 shell) holds the write lock.
-        holder = sqlite3.connect(path, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-        try:
-            bot_api.user_sends(admin, admin_chat, edit.format("During"))
-            _, apology = await bot_api.wait_for_messages(admin_chat, 2, timeout=20)
-            # Reading is not blocked: users still get answers meanwhile.
-            bot_api.user_sends(reader, reader_chat, "Did rebels kill 40 Syrian soldiers in Idlib?")
-            (answer,) = await bot_api.wait_for_messages(reader_chat, 1, timeout=20)
-        finally:
+        if down:
+            holders.append(sqlite3.connect(path, isolation_level=None))
+            holders[-1].execute("BEGIN IMMEDIATE")
+        else:
+            holder = holders.pop()
             holder.execute("ROLLBACK")
             holder.close()
 
-        bot_api.user_sends(admin, admin_chat, edit.format("After"))
-        *_, recovered = await bot_api.wait_for_messages(admin_chat, 3, timeout=20)
-        stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
-        audit = await bot.services.database.repository.latest_audit(5)
-    assert apology.plain == "Sorry, something went wrong on my side. Please try again in a moment."
-    assert "Reported militant offensive" in (answer.plain or "")
-    assert "Saved (version 3)" in (recovered.plain or "")
-    assert stored is not None and stored.country == "After" and stored.version == 3
-    countries = [e.after["place"]["country"] for e in audit if e.action == "update" and e.after]
-    assert countries == ["After", "Before"]
+    async def users_are_still_answered() -> None:
+        bot_api.user_sends(reader, reader_chat, "Did rebels kill 40 Syrian soldiers in Idlib?")
+        (answer,) = await bot_api.wait_for_messages(reader_chat, 1, timeout=20)
+        assert "Reported militant offensive" in (answer.plain or "")
+
+    async with running_bot(
+        bot_api, tmp_path, DATABASE_URL=f"sqlite:///{path}?timeout=1", ADMIN_IDS="901"
+    ) as bot:
+        await _edit_through_an_outage(
+            bot_api, bot, bot_api.add_user(901, "Admin"), outage, users_are_still_answered
+        )
 
 
 def _bot_process(double: BotApiDouble, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
