@@ -254,6 +254,13 @@ async def _take_over_orphans(context: CallbackContext) -> None:  # type: ignore[
 async def _running(application: Application, svc: Services) -> AsyncIterator[None]:  # type: ignore[type-arg]
     """The application started, with the updates left unfinished last time queued first;
     on leaving, every queued and in-flight update is finished before it closes."""
+    try:
+        await application.initialize()
+    except Exception:
+        # The bot opened its HTTP sessions before getMe failed; PTB closes only a bot
+        # that got as far as getMe, so without this the process ends warning of them.
+        await application.bot.shutdown()
+        raise
     async with application:
         assert application.post_init is not None and application.post_shutdown is not None
         await application.post_init(application)
