@@ -204,11 +204,18 @@ class MatchText:
 
 @dataclass(frozen=True)
 class IncidentDocument:
-    """Every text an incident can be found by, and the names it treats as the same."""
+    """Every text an incident can be found by, the names it treats as the same, and where
+    and when it happened (what tells it from a look-alike)."""
 
     incident_key: str
     texts: tuple[MatchText, ...]
     name_groups: tuple[NameGroup, ...] = ()
+    places: tuple[str, ...] = ()
+    """Its place, the place's aliases, its region and country."""
+    countries: tuple[str, ...] = ()
+    date_start: dt.date | None = None
+    date_end: dt.date | None = None
+    date_note: str = ""
 
 
 def document_for(incident: IncidentView) -> IncidentDocument:
@@ -249,4 +256,9 @@ def document_for(incident: IncidentView) -> IncidentDocument:
         incident_key=incident.key,
         texts=tuple(t for t in texts if t.text.strip()),
         name_groups=tuple(g for g in groups if g.aliases),
+        places=tuple(name for name in places if name.strip()),
+        countries=(incident.country,) if incident.country else (),
+        date_start=incident.date_start,
+        date_end=incident.date_end,
+        date_note=incident.date_note,
     )

@@ -60,8 +60,10 @@ _LINE_BREAK: Final = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
 _URL: Final = re.compile(
     r"(?:https?://|ftp://|www\.)\S+"
     r"|\b(?:pic\.twitter\.com|t\.me|t\.co|bit\.ly|youtu\.be|goo\.gl|tinyurl\.com)/\S*"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|ru|info|io|me|ly|co|gov|edu|uk|de|fr|ua|su|tv)"
-    r"/\S*",
+    # Host labels are bounded (DNS allows 63 characters, a few labels deep) so that a run
+    # like "a.a.a.a…" costs linear time instead of trying every split of it.
+    r"|\b[\w-]{1,63}(?:\.[\w-]{1,63}){0,6}"
+    r"\.(?:com|org|net|ru|info|io|me|ly|co|gov|edu|uk|de|fr|ua|su|tv)/\S*",
     re.IGNORECASE,
 )
 
@@ -81,20 +83,25 @@ _FORWARD_HEADER: Final = re.compile(
 # The signature of an embedded tweet: "— Name (@handle) January 14, 2020". The author's
 # name stays: who said something is often what a claim is about ("Did Chelsea Clinton
 # say ...?"), and dropping it cost 3 points of MAP@5 on the claim-retrieval train splits.
+# Every part is bounded (the name absorbs the spaces around it), so a long run of dashes
+# and spaces costs linear time, not a scan to the end of the run from every dash.
 _TWEET_SIGNATURE: Final = re.compile(
-    r"(?:[—–]|--?)[ \t]*([^\n—–()]{0,80}?)[ \t]*\(@\w{1,30}\)"
+    r"(?:[—–]|--?)([^\n—–()]{0,80}?)\(@\w{1,30}\)"
     r"(?:[ \t]*[A-Za-z]{3,9}\.?[ \t]+\d{1,2},?[ \t]+\d{4})?",
 )
 _VIA_BOT: Final = re.compile(r"\bvia[ \t]+@\w+", re.IGNORECASE)
-# Channel trailers: a line that starts with a call to subscribe, join or share.
+# Channel trailers: a line that starts with a call to subscribe, join or share (the
+# leading symbols stay on that line: see _HANDLE_LINE).
 _TRAILER: Final = re.compile(
-    r"^[ \t\W]*(?:subscribe|join us|join our|follow us|our channel|share this|"
+    r"^[^\w\n]*(?:subscribe|join us|join our|follow us|our channel|share this|"
     r"подписаться|подпишись|подпишитесь|подписывайтесь|подписывайся|наш канал|"
     r"присоединяйтесь|поделитесь|читайте нас|источник:)\b.*$",
     re.IGNORECASE | re.MULTILINE,
 )
 # A line holding nothing but handles is a channel's signature ("@channel" under a post).
-_HANDLE_LINE: Final = re.compile(r"^[ \t\W]*@\w+(?:[ \t\W]+@\w+)*[ \t\W]*$", re.MULTILINE)
+# Separators stop at the end of the line: a class that crosses newlines (as `\W` does) made
+# every line start rescan all the blank lines after it.
+_HANDLE_LINE: Final = re.compile(r"^[^\w\n]*@\w+(?:[^\w\n]+@\w+)*[^\w\n]*$", re.MULTILINE)
 # Inside a sentence a handle names someone ("@BetoORourke supporter"); only the mark goes,
 # and the name is split at its capitals like a hashtag. Keeping these words gained 2.5
 # points of MAP@5 on the claim-retrieval train splits over deleting them.
@@ -127,7 +134,8 @@ _STOCK_PHRASES: Final = re.compile(
     r"|проверьте(?:,? пожалуйста)?(?: это| информацию| инфу)?"
     r"|проверь(?:,? пожалуйста)?(?: это| информацию| инфу)?"
     r"|пожалуйста"
-    r")(?!\w)"
+    r")(?!\w)",
+    re.IGNORECASE,
 )
 _SPACE: Final = re.compile(r"[ \t]+")
 _BLANK_LINES: Final = re.compile(r"\s*\n\s*")
@@ -144,6 +152,16 @@ def _split_tag(match: re.Match[str]) -> str:
 
 def clean(text: str) -> str:
     """The surface normalization of `text`: case-folded, noise-free, single-spaced."""
+    return _casefold(_clean_keeping_case(text))
+
+
+def _casefold(cleaned: str) -> str:
+    # Casefolding can produce combining sequences ("İ" -> "i̇"); recompose them.
+    return unicodedata.normalize("NFC", cleaned.casefold())
+
+
+def _clean_keeping_case(text: str) -> str:
+    """`clean` without the case folding: capitals tell a name from a common word."""
     if not text:
         return ""
     text = _join_digit_groups(text)
@@ -161,8 +179,6 @@ def clean(text: str) -> str:
     text = _HANDLE_LINE.sub(" ", text)
     text = _MENTION.sub(_split_tag, text)
     text = _HASHTAG.sub(_split_tag, text)
-    # Casefolding can produce combining sequences ("İ" -> "i̇"); recompose them.
-    text = unicodedata.normalize("NFC", text.casefold())
     text = _STOCK_PHRASES.sub(" ", text)
     text = _SPACE.sub(" ", text)
     return _BLANK_LINES.sub(" ", text).strip()
@@ -284,6 +300,19 @@ def _script(word: str) -> str:
     return "other"
 
 
+def script_of(text: str) -> str:
+    """The script of the first letter of `text` that is Latin, Cyrillic or Arabic
+    ("latin", "cyrillic", "arabic"), else "other"."""
+    for char in text:
+        if _is_latin(char.lower()):
+            return "latin"
+        if _is_cyrillic(char):
+            return "cyrillic"
+        if _is_arabic(char):
+            return "arabic"
+    return "other"
+
+
 def _unmix(word: str) -> tuple[str, str]:
     """Resolve a word that mixes Latin and Cyrillic letters to the script of its majority."""
     cyrillic = sum(1 for char in word if _is_cyrillic(char))
@@ -332,23 +361,60 @@ def terms(text: str) -> list[str]:
     return [t for t in map(term, words(clean(text))) if t]
 
 
+def name_terms(name: str) -> list[str]:
+    """Index terms of a short proper name, as `terms` gives them for a plain name, without
+    the message-level cleaning a name never needs (a tenth of the cost, for the hundreds of
+    thousands of names in a gazetteer)."""
+    text = unicodedata.normalize("NFKC", name)
+    text = _ARABIC_MARKS.sub("", _INVISIBLE.sub("", text))
+    return [t for t in map(term, words(_casefold(text))) if t]
+
+
 @dataclass(frozen=True, slots=True)
 class Analysis:
     """A text after normalization: its cleaned form, its content words and their terms.
 
-    `words` and `terms` are aligned: `terms[i]` is the term of `words[i]`.
+    `words`, `terms`, `cased` and `opening` are aligned: `terms[i]` is the term of
+    `words[i]`, `cased[i]` is that word as written (capitals kept), and `opening[i]` says
+    whether it opens a sentence (where a capital says nothing about the word).
     """
 
     cleaned: str
     words: tuple[str, ...]
     terms: tuple[str, ...]
+    cased: tuple[str, ...] = ()
+    opening: tuple[bool, ...] = ()
+    before: tuple[str, ...] = ()
+    """The word written just before each word, stopwords included ("in" of "in Homs")."""
+
+
+# After these a capital may only open a sentence, a quotation or a list item.
+_SENTENCE_END: Final = frozenset(".!?:;\n«“—–•|([")
 
 
 def analyze(text: str) -> Analysis:
-    cleaned = clean(text)
-    pairs = [(w, t) for w in words(cleaned) if (t := term(w))]
+    surface = _clean_keeping_case(text).translate(_APOSTROPHES)
+    found: list[tuple[str, str, str, bool, str]] = []
+    last_end = 0
+    opening = True
+    previous = ""
+    for match in _WORD.finditer(surface):
+        between = surface[last_end : match.start()]
+        if any(char in _SENTENCE_END for char in between):
+            opening = True
+            previous = ""
+        last_end = match.end()
+        written = match.group()
+        word = _casefold(written)
+        if t := term(word):
+            found.append((word, t, written, opening, previous))
+        opening = False
+        previous = word
     return Analysis(
-        cleaned=cleaned,
-        words=tuple(w for w, _ in pairs),
-        terms=tuple(t for _, t in pairs),
+        cleaned=_casefold(surface),
+        words=tuple(w for w, _, _, _, _ in found),
+        terms=tuple(t for _, t, _, _, _ in found),
+        cased=tuple(c for _, _, c, _, _ in found),
+        opening=tuple(o for _, _, _, o, _ in found),
+        before=tuple(b for _, _, _, _, b in found),
     )

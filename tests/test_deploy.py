@@ -20,6 +20,9 @@ def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProc
     environment = {
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "HOME": str(tmp_path),
+        # The gazetteer built from the installed packages is cached per user; sharing the
+        # test run's cache keeps each start from rebuilding it.
+        "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache")),
         "DATABASE_URL": f"sqlite:///{tmp_path}/data/factcheck.db",
         **env,
     }

@@ -104,6 +104,9 @@ class InvertedIndex:
             raise KeyError(slot)
         return key
 
+    def slot(self, key: str) -> int:
+        return self._slot_of[key]
+
     def terms_of(self, slot: int) -> tuple[str, ...]:
         return self._doc_terms[slot]
 

@@ -11,10 +11,13 @@ CONFIDENT / AMBIGUOUS / NONE thresholds need. docs/matching.md has the measureme
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from domain.matching._evidence import Facts
 from domain.matching._fuzzy import NearTerms
 from domain.matching._index import Float32Array, FloatArray, IntArray, InvertedIndex
 from domain.matching._names import NameGroups, Variant
@@ -33,6 +36,7 @@ from domain.matching._scoring import (
     read_query,
     text_masses,
 )
+from domain.matching._semantic import Vector, VectorTable
 from domain.model import IncidentDocument, TextKind
 
 
@@ -50,6 +54,7 @@ class ClaimMatcher:
         k1: float = 1.2,
         b: float = 0.75,
         depth: int = 20,
+        semantic_depth: int = 5,
     ) -> None:
         self._ranker = Ranker(thresholds or MatchThresholds())
         self._weights = {**DEFAULT_KIND_WEIGHTS, **(kind_weights or {})}
@@ -59,6 +64,9 @@ class ClaimMatcher:
         self._near = NearTerms()
         self._groups = NameGroups()
         self._texts: dict[str, tuple[Text, ...]] = {}
+        self._facts: dict[str, Facts] = {}
+        self._vectors = VectorTable()
+        self._semantic_depth = semantic_depth
         # Derived from postings and the incident count, so emptied by every edit.
         self._group_arrays: dict[Variant, tuple[IntArray, Float32Array]] = {}
         self._idf_cache: dict[str, float] = {}
@@ -94,12 +102,14 @@ class ClaimMatcher:
         for term in self._index.put(incident_key, found.tfs):
             self._near.add(term)
         self._texts[incident_key] = found.texts
+        self._facts[incident_key] = found.facts
         self._groups.declare(incident_key, found.groups)
 
     def remove(self, incident_key: str) -> bool:
         """Forget an incident; True if it was indexed."""
         found = self._drop(incident_key)
         self._groups.forget(incident_key)
+        self._vectors.remove(incident_key)
         return found
 
     def _drop(self, incident_key: str) -> bool:
@@ -111,6 +121,7 @@ class ClaimMatcher:
         for term in self._index.remove(incident_key):
             self._near.discard(term)
         del self._texts[incident_key]
+        self._facts.pop(incident_key, None)
         return True
 
     # --- statistics (`_scoring.Statistics`) ---------------------------------------------
@@ -141,20 +152,67 @@ class ClaimMatcher:
 
     # --- matching -----------------------------------------------------------------------
 
-    def match(self, text: str, limit: int = 5) -> MatchResult:
-        """The incidents `text` may be about, best first, at most `limit` of them."""
-        query = read_query(text, self, self._groups)
-        if not query.items or limit <= 0:
-            return MatchResult(MatchStatus.NONE, (), query.cleaned)
-        return self._ranker.rank(query, self._retrieve(query), self, limit)
+    def match(
+        self,
+        text: str,
+        limit: int = 5,
+        *,
+        sent_on: dt.date | None = None,
+        vector: Vector | None = None,
+    ) -> MatchResult:
+        """The incidents `text` may be about, best first, at most `limit` of them.
 
-    def shortlist_features(self, text: str) -> list[tuple[str, tuple[float, ...]]]:
-        """The stage-2 features of every incident on the stage-1 shortlist, in stage-1 order.
-
-        For fitting the stage-2 model offline (bench/quality.py --fit); not used to match.
+        `sent_on` is the day the message was sent, which "yesterday" is relative to;
+        `vector` is the message's embedding, when the semantic stage is to take part.
         """
-        query = read_query(text, self, self._groups)
+        query = read_query(text, self, self._groups, sent_on)
+        if limit <= 0 or (not query.items and vector is None):
+            return MatchResult(MatchStatus.NONE, (), query.cleaned)
+        return self._ranker.rank(query, self._shortlist(query, vector), self, limit)
+
+    # --- the semantic stage's vectors ------------------------------------------------------
+
+    def set_vector(self, incident_key: str, vector: Vector) -> None:
+        """The incident's embedding (`_semantic.passage_of`), kept until it is removed."""
+        self._vectors.put(incident_key, vector)
+
+    def has_vector(self, incident_key: str) -> bool:
+        return incident_key in self._vectors
+
+    @property
+    def vector_count(self) -> int:
+        return len(self._vectors)
+
+    def _shortlist(self, query: Query, vector: Vector | None) -> list[Shortlisted]:
+        """Stage 1, and with a vector the incidents nearest in meaning that words missed;
+        each with its similarity, or none at all if any of them lacks a vector."""
         shortlist = self._retrieve(query) if query.items else []
+        if vector is None:
+            return shortlist
+        similar = self._vectors.nearest(vector, self._semantic_depth)
+        held = {entry.incident_key for entry in shortlist}
+        for key, _ in similar:
+            if key not in held and key in self._texts:
+                slot = self._index.slot(key)
+                terms = frozenset(self._index.terms_of(slot))
+                shortlist.append(Shortlisted(key, 0.0, terms, self._texts[key], self._facts[key]))
+        similarities = self._vectors.similarities([e.incident_key for e in shortlist], vector)
+        if similarities is None:
+            return shortlist
+        return [
+            dataclasses.replace(entry, similarity=similarity)
+            for entry, similarity in zip(shortlist, similarities, strict=True)
+        ]
+
+    def shortlist_features(
+        self, text: str, *, sent_on: dt.date | None = None, vector: Vector | None = None
+    ) -> list[tuple[str, tuple[float, ...]]]:
+        """The stage-2 features of every incident on the shortlist, in stage-1 order.
+
+        For fitting the stage-2 model offline (bench/fit.py); not used to match.
+        """
+        query = read_query(text, self, self._groups, sent_on)
+        shortlist = self._shortlist(query, vector)
         rows = self._ranker.feature_rows(query, shortlist, self)
         return [(entry.incident_key, row) for entry, row in zip(shortlist, rows, strict=True)]
 
@@ -204,5 +262,7 @@ class ClaimMatcher:
         for slot in order.tolist():
             key = self._index.key(slot)
             terms = frozenset(self._index.terms_of(slot))
-            shortlist.append(Shortlisted(key, float(scores[slot]), terms, self._texts[key]))
+            shortlist.append(
+                Shortlisted(key, float(scores[slot]), terms, self._texts[key], self._facts[key])
+            )
         return shortlist

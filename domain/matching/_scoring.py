@@ -10,6 +10,7 @@ measurements behind every constant.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -20,9 +21,18 @@ from typing import Final, Protocol
 
 import numpy as np
 
+from domain.matching._evidence import (
+    NO_FACTS,
+    Facts,
+    MessageFacts,
+    evidence,
+    facts_of,
+    read_message,
+    with_places_of,
+)
 from domain.matching._names import NameGroups, Variant
 from domain.model import IncidentDocument, TextKind
-from domain.normalize import Analysis, analyze, terms
+from domain.normalize import Analysis, analyze, script_of, terms
 
 
 class MatchStatus(StrEnum):
@@ -120,8 +130,29 @@ _NUMBER_WEIGHT: Final = 3.0
 # Stage-2 model over the features of `Ranker.features`, fitted by logistic regression on
 # the claim-retrieval train splits (bench/quality.py --fit --bench ct2020_en,ct2021_2a_en
 # --split train).
-_MODEL_BIAS: Final = -16.56
-_MODEL_WEIGHTS: Final = (10.686, 3.103, 5.671)
+_MODEL_BIAS: Final = -18.164
+_MODEL_WEIGHTS: Final = (
+    12.835, 4.038, 3.873, 0.989, -7.556, -2.762, 0.208, -10.164, -0.000, -2.007
+)  # fmt: skip
+FEATURES: Final = (
+    "relative",
+    "cover",
+    "shared",
+    "place_named",
+    "place_elsewhere",
+    "place_nearby",
+    "date_fits",
+    "date_misses",
+    "names_missing",
+    "words_missing",
+)
+# The same model with the semantic stage's two features added (`SEMANTIC_FEATURES`),
+# used when the message and every shortlisted incident have a vector.
+_SEMANTIC_BIAS: Final = -18.702
+_SEMANTIC_WEIGHTS: Final = (
+    13.347, 5.003, 2.833, 0.382, -0.679, -0.638, 0.107, -10.112, -0.000, 0.0, 0.0, 0.0
+)  # fmt: skip
+SEMANTIC_FEATURES: Final = (*FEATURES, "similarity", "similarity_lead")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +170,7 @@ class Profile:
     tfs: dict[str, float]
     texts: tuple[Text, ...]
     groups: tuple[tuple[Variant, ...], ...]
+    facts: Facts = NO_FACTS
 
 
 def profile(doc: IncidentDocument, weights: Mapping[TextKind, KindWeight], b: float) -> Profile:
@@ -156,7 +188,7 @@ def profile(doc: IncidentDocument, weights: Mapping[TextKind, KindWeight], b: fl
     groups = tuple(
         tuple(tuple(terms(variant)) for variant in group.variants) for group in doc.name_groups
     )
-    return Profile(tfs, tuple(texts), groups)
+    return Profile(tfs, tuple(texts), groups, facts_of(doc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +227,12 @@ class Query:
     """Every term the message can be said to contain: its own, the corrections of its
     typos, and all spellings of the names it mentions."""
     numbers: frozenset[str]
+    analysis: Analysis
+    message: MessageFacts
+    """Where and when the message says it happened, and the names it uses."""
+    alternatives: dict[str, tuple[str, ...]]
+    """Per message term, the terms that may stand for it: corrections of a typo, the
+    other spellings of a name."""
 
 
 class Statistics(Protocol):
@@ -258,9 +296,16 @@ def build_query(
     corrections: Mapping[str, list[str]],
     stats: Statistics,
     groups: NameGroups,
+    sent_on: dt.date | None = None,
 ) -> Query:
     sequence = analysis.terms
     known: set[str] = set(sequence)
+    alternatives: dict[str, tuple[str, ...]] = {t: tuple(c) for t, c in corrections.items()}
+    spelled = [corrections[t][0] if t in corrections else t for t in sequence]
+    for start, end, group in groups.find_in(spelled):
+        spellings = tuple({t for variant in groups.members(group) for t in variant})
+        for term in sequence[start:end]:
+            alternatives[term] = (*alternatives.get(term, ()), *spellings)
     items: list[Item] = []
     for term, count in Counter(sequence).items():
         df = stats.df(term)
@@ -279,12 +324,24 @@ def build_query(
         idf = stats.idf(stats.group_df(group, members))
         items.append(Item(_query_tf(count), idf, tuple(members), group))
     numbers = frozenset(t for t in sequence if t[:1].isdigit())
-    return Query(analysis.cleaned, tuple(items), frozenset(known), numbers)
+    message = read_message(analysis, sent_on=sent_on)
+    return Query(
+        analysis.cleaned,
+        tuple(items),
+        frozenset(known),
+        numbers,
+        analysis,
+        message,
+        alternatives,
+    )
 
 
-def read_query(text: str, stats: Statistics, groups: NameGroups) -> Query:
+def read_query(
+    text: str, stats: Statistics, groups: NameGroups, sent_on: dt.date | None = None
+) -> Query:
     analysis = analysis_of(text)
-    return build_query(analysis, corrections_for(analysis.terms, stats), stats, groups)
+    corrections = corrections_for(analysis.terms, stats)
+    return build_query(analysis, corrections, stats, groups, sent_on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +352,9 @@ class Shortlisted:
     score: float
     terms: AbstractSet[str]
     texts: tuple[Text, ...]
+    facts: Facts = NO_FACTS
+    similarity: float | None = None
+    """Cosine of the message's and the incident's vectors, when the semantic stage ran."""
 
 
 class Ranker:
@@ -302,7 +362,8 @@ class Ranker:
 
     def __init__(self, thresholds: MatchThresholds) -> None:
         self.thresholds = thresholds
-        self._coef = np.asarray(_MODEL_WEIGHTS, dtype=np.float64)
+        self._lexical = (np.asarray(_MODEL_WEIGHTS, dtype=np.float64), _MODEL_BIAS)
+        self._semantic = (np.asarray(_SEMANTIC_WEIGHTS, dtype=np.float64), _SEMANTIC_BIAS)
 
     def rank(
         self,
@@ -314,7 +375,8 @@ class Ranker:
         if not shortlist:
             return MatchResult(MatchStatus.NONE, (), query.cleaned)
         rows = np.array(self.feature_rows(query, shortlist, stats))
-        scores = 1.0 / (1.0 + np.exp(-(rows @ self._coef + _MODEL_BIAS)))
+        coef, bias = self._semantic if rows.shape[1] == len(SEMANTIC_FEATURES) else self._lexical
+        scores = 1.0 / (1.0 + np.exp(-(rows @ coef + bias)))
         ranked = sorted(zip(shortlist, scores.tolist(), strict=True), key=lambda pair: -pair[1])
         candidates = tuple(
             Candidate(entry.incident_key, score, *self._point(query, entry.texts, stats))
@@ -334,19 +396,38 @@ class Ranker:
 
     def feature_rows(
         self, query: Query, shortlist: Sequence[Shortlisted], stats: Statistics
-    ) -> list[tuple[float, float, float]]:
+    ) -> list[tuple[float, ...]]:
         if not shortlist:
             return []
         top = shortlist[0].score
         # IDF grows with the size of the index; measured against the largest IDF possible,
         # evidence reads as "this many rare terms in common" at any size.
         rare = stats.idf(0)
-        return [self.features(query, entry, entry.score / top, rare, stats) for entry in shortlist]
+        message = with_places_of(query.message, query.analysis, (e.facts for e in shortlist))
+        scripts = dict(zip(query.analysis.terms, map(script_of, query.analysis.words), strict=True))
+        weighed = [(term, script, stats.term_idf(term)) for term, script in scripts.items()]
+        rows = [
+            (
+                *self.features(query, entry, entry.score / top if top else 0.0, rare, stats),
+                *evidence(message, entry.facts, entry.terms, query.alternatives, weighed).row(),
+            )
+            for entry in shortlist
+        ]
+        similarities = [entry.similarity for entry in shortlist]
+        if any(s is None for s in similarities):
+            return rows
+        best = max(s for s in similarities if s is not None)
+        return [
+            (*row, similarity, similarity - best)
+            for row, similarity in zip(rows, similarities, strict=True)
+            if similarity is not None
+        ]
 
     def features(
         self, query: Query, entry: Shortlisted, relative: float, rare: float, stats: Statistics
     ) -> tuple[float, float, float]:
-        """Stage-2 features of one shortlisted incident.
+        """The word-overlap features of one shortlisted incident (`_evidence` adds what
+        the message says of place, date and names).
 
         - stage-1 score relative to the best: orders the list, and is 1 for the leader;
         - the largest idf-weighted share of one stored sentence that the message repeats;
