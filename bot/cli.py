@@ -21,6 +21,7 @@ from db.datasets import backup, export_claim_review, export_dataset, import_data
 from db.engine import DatabaseUrlError
 from db.repository import Actor
 from domain.dataset import DatasetInvalid
+from domain.matching import unavailable_reason
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -69,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "reindex", help="rebuild the PostgreSQL match index (MATCH_INDEX=postgres) from storage"
     )
+    commands.add_parser(
+        "embed", help="compute and store the semantic stage's vectors of incidents lacking one"
+    )
     return parser
 
 
@@ -98,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backup": _backup,
         "restore": _restore,
         "reindex": _reindex,
+        "embed": _embed,
     }
     try:
         return asyncio.run(handlers[args.command](settings, args))
@@ -149,9 +154,14 @@ async def _check(settings: Settings, args: argparse.Namespace) -> int:
     async def work(database: Database) -> int:
         checker = make_checker(settings, database)
         await checker.load()
+        # A one-off check waits for vectors no bot has stored yet (the sample, right
+        # after its first load); `import` stores them for what it brings.
+        await checker.embed_missing()
         answer = await checker.check(claim)
         if args.json:
-            print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+            data = answer.to_json()
+            data["matching"] = {"semantic": checker.semantic.value}
+            print(json.dumps(data, ensure_ascii=False, indent=2))
         elif answer.candidates:
             print(f"Which incident do you mean? Candidates for: {claim}")
             for candidate in answer.candidates:
@@ -195,14 +205,14 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     return await _with_database(settings, work, sample=False)
 
 
-def _progress_printer() -> Callable[[int, int], None]:
+def _progress_printer(what: str = "incidents") -> Callable[[int, int], None]:
     last = [0.0]
 
     def show(done: int, total: int) -> None:
         now = time.monotonic()
         if now - last[0] >= 1 or done == total:
             last[0] = now
-            print(f"\r{done}/{total} incidents", end="", file=sys.stderr, flush=True)
+            print(f"\r{done}/{total} {what}", end="", file=sys.stderr, flush=True)
 
     return show
 
@@ -271,11 +281,35 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _keep_index(settings: Settings, database: Database) -> None:
-    """A bulk write from the command line rebuilds the PostgreSQL index at once, so it is
-    current even when no bot is running to pick the changes up."""
+    """A bulk write from the command line rebuilds the PostgreSQL index at once, and stores
+    the vectors of the semantic stage for what it wrote, so both are current even when no
+    bot is running to pick the changes up."""
+    checker = make_checker(settings, database)
     if settings.match_index == "postgres":
-        count = await make_checker(settings, database).reindex()
+        count = await checker.reindex()
         print(f"match index rebuilt: {count} incidents")
+        return
+    if checker.embedder is not None:
+        print(
+            "semantic stage: a running bot computes the vectors of new and changed "
+            "incidents in the background; to store them now: factcheck-bot embed"
+        )
+
+
+async def _embed(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(database: Database) -> int:
+        checker = make_checker(settings, database)
+        if checker.embedder is None:
+            print(f"semantic stage is off: {unavailable_reason() or 'SEMANTIC_MATCHING=off'}")
+            return EXIT_FAILED
+        await checker.load()
+        started = time.monotonic()
+        done = await checker.embed_missing(progress=_progress_printer("incident vectors"))
+        took = time.monotonic() - started
+        print(f"\nsemantic stage: {done} incident vectors computed and stored in {took:.1f}s")
+        return EXIT_OK
+
+    return await _with_database(settings, work)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ class Settings:
     log_format: str = "text"
     publisher_name: str = "factcheck-bot"
     match_index: str = "memory"
+    semantic_matching: str = "auto"
 
     @property
     def webhook_mode(self) -> bool:
@@ -143,6 +144,9 @@ def load_settings(
     match_index = parse(
         "MATCH_INDEX", "memory", _choice("memory", "postgres"), "memory or postgres"
     )
+    semantic = parse(
+        "SEMANTIC_MATCHING", "auto", _choice("auto", "off"), "auto or off"
+    )
     if match_index == "postgres" and is_sqlite(async_url(database_url)):
         problems.append(
             "MATCH_INDEX: postgres keeps the index in the database and needs a PostgreSQL "
@@ -172,6 +176,7 @@ def load_settings(
         log_format=log_format,
         publisher_name=get("PUBLISHER_NAME", "factcheck-bot") or "factcheck-bot",
         match_index=match_index,
+        semantic_matching=semantic,
     )
 
 

@@ -45,3 +45,22 @@ class Metrics:
             "factcheck_indexed_incidents", "Incidents in the matching index",
             registry=self.registry,
         )  # fmt: skip
+        self.semantic = Gauge(
+            "factcheck_semantic_stage",
+            "Whether the semantic stage of matching is on (1), computing vectors (0.5) or off (0)",
+            registry=self.registry,
+        )  # fmt: skip
+        self.semantic_pending = Gauge(
+            "factcheck_semantic_pending_vectors", "Incidents still waiting for their vector",
+            registry=self.registry,
+        )  # fmt: skip
+        self.semantic_calls = Gauge(
+            "factcheck_semantic_calls",
+            "Matches the lexical stage could not settle, which asked the semantic stage",
+            registry=self.registry,
+        )  # fmt: skip
+
+    def semantic_state(self, state: str, pending: int, calls: int) -> None:
+        self.semantic.set({"on": 1.0, "warming": 0.5}.get(state, 0.0))
+        self.semantic_pending.set(pending)
+        self.semantic_calls.set(calls)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import STANCE_MARKS, kind_word, stance_word, t
-from domain.answer import Answer
+from domain.answer import Answer, CandidateSummary
 from domain.model import (
     AccountView,
     DatePrecision,
@@ -336,10 +337,46 @@ def no_record_message(language: str, query_id: int | None) -> tuple[str, Keyboar
     return HTML.text(t(language, "no_record")), keyboard
 
 
+def _common_start(texts: Sequence[str]) -> str:
+    shortest = min(texts, key=len)
+    for index, char in enumerate(shortest):
+        if any(text[index] != char for text in texts):
+            return shortest[:index]
+    return shortest
+
+
+def candidate_labels(candidates: Sequence[CandidateSummary], width: int = 60) -> list[str]:
+    """Button labels that say first what tells the candidates apart.
+
+    Look-alikes share most of what they are: the place is shown where the candidates' places
+    differ, the date where their dates do, and of titles that start alike, the part
+    where they part ("… (north)", "… (south)") rather than their common beginning.
+    """
+    places = {c.place for c in candidates}
+    dates = {c.when for c in candidates}
+    labels = []
+    for candidate in candidates:
+        parts = []
+        if len(places) > 1 and candidate.place:
+            parts.append(candidate.place)
+        if len(dates) > 1 and candidate.when:
+            parts.append(candidate.when)
+        # The longest beginning this title shares with another candidate's is left out.
+        shared = max(
+            (len(_common_start([candidate.title, other.title])) for other in candidates
+             if other is not candidate),
+            default=0,
+        )  # fmt: skip
+        cut = candidate.title.rfind(" ", 0, shared) + 1 if shared > 20 else 0
+        parts.append("…" + candidate.title[cut:] if cut else candidate.title)
+        labels.append(shorten(" · ".join(parts), width))
+    return labels
+
+
 def ambiguous_message(answer: Answer, language: str) -> tuple[str, Keyboard]:
     rows = [
-        [Button(shorten(f"{c.title} ({c.place})", 60), pick_data(c.incident_key, None))]
-        for c in answer.candidates
+        [Button(label, pick_data(c.incident_key, None))]
+        for c, label in zip(answer.candidates, candidate_labels(answer.candidates), strict=True)
     ]
     rows.append([Button(t(language, "none_of_these"), "n")])
     return HTML.text(t(language, "ambiguous")), rows

@@ -20,7 +20,7 @@ from db.database import Database, SampleData
 from db.match_index import PostgresMatchStore
 from db.repository import ChangeCursor, UnmatchedClaim
 from domain.checker import ClaimChecker
-from domain.matching import StoredMatcher
+from domain.matching import StoredMatcher, load_embedder
 from domain.ratelimit import SlidingWindowLimiter
 
 SERVICES_KEY = "services"
@@ -83,6 +83,7 @@ class Services:
         self.changes = await self.database.shared.change_cursor()
         count = await self.checker.load()
         self.metrics.incidents.set(count)
+        self.checker.embed_in_background()
 
     async def sync_index(self) -> list[str]:
         """Pick up incidents written by other processes (replicas, the command line)."""
@@ -171,6 +172,7 @@ class Services:
         )
 
     async def stop(self) -> None:
+        await self.checker.stop()
         await self.unmatched.close()
         await self.languages.close()
         await self.check_counts.close()
@@ -178,11 +180,17 @@ class Services:
 
 
 def make_checker(settings: Settings, database: Database) -> ClaimChecker:
-    """The checker over the index `MATCH_INDEX` names: in memory, or in PostgreSQL."""
+    """The checker over the index `MATCH_INDEX` names (in memory, or in PostgreSQL), with
+    the semantic stage where `SEMANTIC_MATCHING` allows it and the model can run."""
     stored = None
     if settings.match_index == "postgres":
         stored = StoredMatcher(PostgresMatchStore(database.engine))
-    return ClaimChecker(database.repository, stored=stored)
+    embedder = None
+    if settings.semantic_matching == "auto" and stored is None:
+        embedder = load_embedder()
+    return ClaimChecker(
+        database.repository, stored=stored, embedder=embedder, vectors=database.vectors
+    )
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

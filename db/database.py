@@ -23,6 +23,7 @@ from db.repository import (
     UpdateInbox,
     WriteGate,
 )
+from db.vectors import IncidentVectors
 from domain.dataset import SAMPLE_PATH
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class Database:
         self.drafts = FormDrafts(sessions)
         self.uploads = PendingUploads(sessions)
         self.inbox = UpdateInbox(sessions, gate)
+        self.vectors = IncidentVectors(sessions)
 
     @property
     def is_embedded(self) -> bool:

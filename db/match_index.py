@@ -24,11 +24,14 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.matching import (
+    Facts,
     MatchStore,
     Profile,
     StoredIncident,
     Text,
     Variant,
+    facts_from_json,
+    facts_to_json,
     one_edit_patterns,
 )
 from domain.model import TextKind
@@ -85,7 +88,11 @@ def _encode(found: Profile) -> tuple[list[str], list[float], str, str | None, st
     terms = sorted(found.tfs)
     tfs = [found.tfs[t] for t in terms]
     texts = json.dumps(
-        [[t.kind.value, t.point_key, list(t.unique)] for t in found.texts], ensure_ascii=False
+        {
+            "texts": [[t.kind.value, t.point_key, list(t.unique)] for t in found.texts],
+            "facts": facts_to_json(found.facts),
+        },
+        ensure_ascii=False,
     )
     groups = json.dumps([list(map(list, g)) for g in found.groups]) if found.groups else None
     digest = hashlib.blake2b(
@@ -100,9 +107,14 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _texts(raw: Any) -> tuple[Text, ...]:
-    return tuple(
-        Text(TextKind(kind), point_key, tuple(unique)) for kind, point_key, unique in _json(raw)
+def _texts(raw: Any) -> tuple[tuple[Text, ...], Facts]:
+    """An incident's texts and facts; an index written before facts were kept holds a
+    bare list of texts (its incidents get their facts at their next refresh)."""
+    data = _json(raw)
+    texts, facts = (data, None) if isinstance(data, list) else (data["texts"], data.get("facts"))
+    return (
+        tuple(Text(TextKind(kind), point_key, tuple(unique)) for kind, point_key, unique in texts),
+        facts_from_json(facts),
     )
 
 
@@ -178,7 +190,7 @@ class PostgresMatchStore(MatchStore):
 
     async def details(
         self, orders: Collection[int]
-    ) -> tuple[dict[int, tuple[Text, ...]], dict[str, int]]:
+    ) -> tuple[dict[int, tuple[tuple[Text, ...], Facts]], dict[str, int]]:
         async with self._connection() as pg:
             rows = await pg.fetch(_DETAILS, list(orders))
         texts = {doc_id: _texts(raw) for doc_id, raw, _, _ in rows if doc_id is not None}

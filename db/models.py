@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    LargeBinary,
     String,
     TypeDecorator,
     UniqueConstraint,
@@ -384,3 +385,21 @@ class PendingUpload(SQLModel, table=True):
     file_id: str = Field(max_length=300)
     file_name: str = Field(max_length=300)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class IncidentVector(SQLModel, table=True):
+    """An incident's embedding for the semantic stage of matching, by the model that made it.
+
+    Computed once when the incident is written (or when a new model first sees it), never
+    at every start: `digest` names the passage it was computed from, so an edit that
+    changes the passage makes it stale, and another model's vectors never mix with this
+    one's. The vector is float32 bytes: a plain column that every database has.
+    """
+
+    __tablename__ = "incident_vector"
+
+    incident_key: str = Field(max_length=80, primary_key=True)
+    model: str = Field(max_length=120, primary_key=True)
+    digest: str = Field(max_length=32)
+    vector: bytes = Field(sa_type=LargeBinary)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

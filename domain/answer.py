@@ -7,6 +7,7 @@ disagreements are listed as such.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +17,35 @@ from domain.model import AccountView, IncidentView, PointView, Stance
 
 @dataclass(frozen=True)
 class CandidateSummary:
+    """One incident offered when the bot asks "which one?": with what tells look-alikes
+    apart, where and when."""
+
     incident_key: str
     title: str
     place: str
     score: float
+    when: str = ""
+    """The incident's date in digits ("12.09.2017", "09.2017", "2013–2018"), which read
+    the same in every language; empty when undated."""
+
+
+def when(incident: IncidentView) -> str:
+    """An incident's date in digits, as precise as it is recorded."""
+    start, end = incident.date_start, incident.date_end or incident.date_start
+    if start is None or end is None:
+        years = sorted(
+            {int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d\d)(?!\d)", incident.date_note)}
+        )
+        if not years:
+            return ""
+        return str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
+    if start == end:
+        return start.strftime("%d.%m.%Y")
+    if (start.year, start.month) == (end.year, end.month):
+        return start.strftime("%m.%Y")
+    if start.year == end.year:
+        return f"{start.strftime('%d.%m')}–{end.strftime('%d.%m.%Y')}"
+    return f"{start.year}–{end.year}"
 
 
 @dataclass(frozen=True)

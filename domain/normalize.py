@@ -263,6 +263,59 @@ _CYRILLIC_LOOKALIKES: Final = str.maketrans("aceopxyki", "асеорхукі")
 _ARABIC_MARKS: Final = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _ARABIC_LETTERS: Final = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
 
+# Snowball has no Ukrainian stemmer, and the Russian one leaves Ukrainian endings on
+# ("Херсоні" would not meet "Херсон"). A word with a letter only Ukrainian has loses its
+# longest usual noun or adjective ending instead, keeping a stem of three letters or more.
+_UKRAINIAN_LETTERS: Final = frozenset("іїєґ")
+_UKRAINIAN_ENDINGS: Final = tuple(
+    sorted(
+        [
+            "ями",
+            "ами",
+            "ові",
+            "еві",
+            "ого",
+            "ому",
+            "ими",
+            "ій",
+            "ий",
+            "ої",
+            "ою",
+            "ею",
+            "єю",
+            "ах",
+            "ях",
+            "ів",
+            "їв",
+            "ом",
+            "ем",
+            "ам",
+            "ям",
+            "их",
+            "ім",
+            "і",
+            "ї",
+            "а",
+            "я",
+            "у",
+            "ю",
+            "о",
+            "е",
+            "и",
+        ],
+        key=len,
+        reverse=True,
+    )
+)
+
+
+def _stem_ukrainian(word: str) -> str:
+    for ending in _UKRAINIAN_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
 _STEM_EN: Final = Stemmer.Stemmer("english")
 _STEM_RU: Final = Stemmer.Stemmer("russian")
 _STEM_AR: Final = Stemmer.Stemmer("arabic")
@@ -346,7 +399,9 @@ def term(word: str) -> str:
     if script == "cyrillic":
         if word in STOPWORDS_RU or len(word) < 2:
             return ""
-        stem: str = _STEM_RU.stemWord(word)
+        stem: str = (
+            _stem_ukrainian(word) if _UKRAINIAN_LETTERS & set(word) else _STEM_RU.stemWord(word)
+        )
         # Short stems are where two languages collide by accident ("дела" -> "del"); names
         # worth meeting across scripts are longer.
         return transliterate(stem) if len(stem) > 3 else stem

@@ -3,6 +3,7 @@ mentions, and the buttons under an answer."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from telegram import (
@@ -81,6 +82,14 @@ def forwarded_post(message: Message) -> tuple[str | None, int | None]:
     return None, None
 
 
+def sent_on(message: Message) -> dt.date:
+    """The day a claim was first posted, which "yesterday" in it is relative to: a
+    forward's original date where Telegram gives it, else the message's own."""
+    origin = message.forward_origin
+    moment = origin.date if origin is not None else message.date
+    return moment.date()
+
+
 async def reply_html(
     message: Message, text: str, keyboard: InlineKeyboardMarkup | None = None
 ) -> None:
@@ -109,7 +118,9 @@ async def respond_to_claim(
         await reply_html(reply_to, HTML.text(t(language, "empty_claim")))
         return
     channel, post_id = forwarded_post(source_message) if source_message else (None, None)
-    answer = await svc.checker.check_forwarded(claim, channel, post_id)
+    answer = await svc.checker.check_forwarded(
+        claim, channel, post_id, sent_on=sent_on(source_message or reply_to)
+    )
     private = reply_to.chat.type == ChatType.PRIVATE
     await send_answer(svc, reply_to, answer, language, user=user, private=private)
 

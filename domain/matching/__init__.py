@@ -9,6 +9,7 @@
 See docs/matching.md for how it works and how the defaults were measured.
 """
 
+from domain.matching._evidence import Facts, facts_from_json, facts_to_json
 from domain.matching._fuzzy import one_edit_patterns
 from domain.matching._matcher import ClaimMatcher
 from domain.matching._names import Variant
@@ -21,11 +22,21 @@ from domain.matching._scoring import (
     Profile,
     Text,
 )
+from domain.matching._semantic import (
+    Embedder,
+    Vector,
+    load_embedder,
+    passage_digest,
+    passage_of,
+    unavailable_reason,
+)
 from domain.matching._stored import MatchStore, StoredIncident, StoredMatcher
 
 __all__ = [
     "Candidate",
     "ClaimMatcher",
+    "Embedder",
+    "Facts",
     "KindWeight",
     "MatchResult",
     "MatchStatus",
@@ -36,5 +47,12 @@ __all__ = [
     "StoredMatcher",
     "Text",
     "Variant",
+    "Vector",
+    "facts_from_json",
+    "facts_to_json",
+    "load_embedder",
     "one_edit_patterns",
+    "passage_digest",
+    "passage_of",
+    "unavailable_reason",
 ]

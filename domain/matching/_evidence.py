@@ -24,7 +24,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from domain.matching._dates import Span, dates_in, incident_span
 from domain.matching._names import Variant
@@ -51,6 +51,29 @@ class Facts:
 
 
 NO_FACTS: Final = Facts()
+
+
+def facts_to_json(facts: Facts) -> dict[str, Any]:
+    """Facts as JSON, for an index kept in a database."""
+    span = facts.span
+    return {
+        "places": [list(variant) for variant in facts.places],
+        "countries": sorted(facts.countries),
+        "span": [span.start.isoformat(), span.end.isoformat()] if span is not None else None,
+        "scripts": sorted(facts.scripts),
+    }
+
+
+def facts_from_json(data: Mapping[str, Any] | None) -> Facts:
+    if not data:
+        return NO_FACTS
+    span = data.get("span")
+    return Facts(
+        places=tuple(tuple(variant) for variant in data.get("places", ())),
+        countries=frozenset(data.get("countries", ())),
+        span=Span(dt.date.fromisoformat(span[0]), dt.date.fromisoformat(span[1])) if span else None,
+        scripts=frozenset(data.get("scripts", ())),
+    )
 
 
 def facts_of(doc: IncidentDocument, gazetteer: Gazetteer | None = None) -> Facts:

@@ -20,6 +20,7 @@ preposition of place ("in Mobile").
 from __future__ import annotations
 
 import gettext
+import hashlib
 import json
 import logging
 import os
@@ -379,9 +380,21 @@ def _package_versions() -> str:
     return "_".join(versions)
 
 
+def _code_digest() -> str:
+    """Names are stored as terms: a change to how text becomes terms (`domain.normalize`)
+    or to what is kept here must not meet a cache built the old way."""
+    import domain.normalize
+
+    digest = hashlib.blake2b(digest_size=6)
+    for module in (domain.normalize.__file__, __file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
+
+
 def _cache_path() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "factcheck-bot" / f"gazetteer-{_FORMAT}-{_package_versions()}.json"
+    name = f"gazetteer-{_FORMAT}-{_package_versions()}-{_code_digest()}.txt"
+    return Path(base) / "factcheck-bot" / name
 
 
 def _build() -> Gazetteer:

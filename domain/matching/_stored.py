@@ -12,6 +12,7 @@ and stay in memory, loaded from the store.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterable, AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from domain.matching._evidence import Facts
 from domain.matching._fuzzy import correctable, one_edit_apart
 from domain.matching._index import bm25_idf, saturate
 from domain.matching._names import NameGroups, Variant
@@ -82,9 +84,9 @@ class MatchStore(Protocol):
 
     async def details(
         self, orders: Collection[int]
-    ) -> tuple[dict[int, tuple[Text, ...]], dict[str, int]]:
-        """The analyzed texts of incidents by their `StoredIncident.order`, and the
-        document frequency of every term in them."""
+    ) -> tuple[dict[int, tuple[tuple[Text, ...], Facts]], dict[str, int]]:
+        """The analyzed texts and the facts of incidents by their `StoredIncident.order`,
+        and the document frequency of every term in them."""
         ...
 
     async def put(self, key: str, short: str, found: Profile) -> bool:
@@ -200,14 +202,18 @@ class StoredMatcher:
         self._groups.forget(incident_key)
         return await self.store.delete(incident_key)
 
-    async def match(self, text: str, limit: int = 5) -> MatchResult:
+    async def match(
+        self, text: str, limit: int = 5, *, sent_on: dt.date | None = None
+    ) -> MatchResult:
         analysis = analysis_of(text)
         if not analysis.terms or limit <= 0:
             return MatchResult(MatchStatus.NONE, (), analysis.cleaned)
         async with self.store.bound() as store:
-            return await self._match(store, analysis, limit)
+            return await self._match(store, analysis, limit, sent_on)
 
-    async def _match(self, store: MatchStore, analysis: Analysis, limit: int) -> MatchResult:
+    async def _match(
+        self, store: MatchStore, analysis: Analysis, limit: int, sent_on: dt.date | None
+    ) -> MatchResult:
         sequence = analysis.terms
         stats = _Snapshot(*await store.statistics(set(sequence)))
         unknown = {t for t in sequence if t not in stats.dfs and correctable(t)}
@@ -225,7 +231,7 @@ class StoredMatcher:
             stats.dfs.update((await store.statistics(unread))[1])
         for group, members in mentioned.items():
             stats.group_dfs[group] = await self._group_df(store, stats, members)
-        query = build_query(analysis, corrections, stats, self._groups)
+        query = build_query(analysis, corrections, stats, self._groups, sent_on)
         if not query.items:
             return MatchResult(MatchStatus.NONE, (), query.cleaned)
         wanted = {t for item in query.items for variant in item.variants for t in variant}
@@ -234,7 +240,7 @@ class StoredMatcher:
         texts, dfs = await store.details([incident.order for _, incident in scored])
         stats.dfs.update(dfs)
         shortlist = [
-            Shortlisted(incident.incident_key, score, incident.tfs.keys(), texts[incident.order])
+            Shortlisted(incident.incident_key, score, incident.tfs.keys(), *texts[incident.order])
             for score, incident in scored
         ]
         return self._ranker.rank(query, shortlist, stats, limit)
