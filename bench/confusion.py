@@ -39,7 +39,7 @@ from db.database import Database
 from db.datasets import import_dataset
 from db.repository import Actor
 from domain.checker import ClaimChecker
-from domain.matching import MatchStatus
+from domain.matching import MatchStatus, load_embedder
 
 DEV_SET = (
     Path(__file__).resolve().parents[2] / "shared" / "bench" / "confusion-dev" / "incidents.json"
@@ -80,7 +80,9 @@ def split_file(path: Path) -> tuple[bytes, list[dict[str, Any]]]:
     return json.dumps(document, ensure_ascii=False).encode("utf-8"), queries
 
 
-async def ask_all(path: Path, *, sample: bool) -> tuple[list[Outcome], float, ClaimChecker]:
+async def ask_all(
+    path: Path, *, sample: bool, semantic: bool = True
+) -> tuple[list[Outcome], float, ClaimChecker]:
     data, queries = split_file(path)
     with tempfile.TemporaryDirectory() as scratch:
         database = Database(f"sqlite:///{scratch}/confusion.db")
@@ -89,8 +91,10 @@ async def ask_all(path: Path, *, sample: bool) -> tuple[list[Outcome], float, Cl
             await import_dataset(
                 database.repository, lambda: io.BytesIO(data), Actor.system(), label=path.name
             )
-            checker = ClaimChecker(database.repository)
+            embedder = load_embedder() if semantic else None
+            checker = ClaimChecker(database.repository, embedder=embedder, vectors=database.vectors)
             await checker.load()
+            await checker.embed_missing()
             outcomes = []
             started = time.perf_counter()
             for query in queries:
@@ -165,9 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, default=DEV_SET, help="dataset file with queries")
     parser.add_argument("--no-sample", action="store_true", help="without the bundled sample")
     parser.add_argument("--failures", action="store_true", help="list every query not right")
+    parser.add_argument("--lexical", action="store_true", help="without the semantic stage")
     args = parser.parse_args(argv)
 
-    outcomes, elapsed, _ = asyncio.run(ask_all(args.dataset, sample=not args.no_sample))
+    outcomes, elapsed, checker = asyncio.run(
+        ask_all(args.dataset, sample=not args.no_sample, semantic=not args.lexical)
+    )
     print(table(outcomes))
     if args.failures:
         print()
@@ -190,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     each = 1000 * elapsed / max(len(outcomes), 1)
     print(f"{len(outcomes)} queries in {elapsed:.2f} s ({each:.1f} ms each)")
+    print(
+        f"semantic stage: {checker.semantic.value}; asked for {checker.semantic_calls} "
+        f"of {len(outcomes)} queries"
+    )
     keys = (
         "conf_right",
         "amb_right",

@@ -366,6 +366,18 @@ def script_of(text: str) -> str:
     return "other"
 
 
+def is_ukrainian(text: str) -> bool:
+    """Whether a Cyrillic text is Ukrainian rather than Russian, by the letters only
+    Ukrainian has (і, ї, є, ґ)."""
+    return not _UKRAINIAN_LETTERS.isdisjoint(text.casefold())
+
+
+def writing(script: str, ukrainian: bool) -> str:
+    """A script, with Cyrillic told apart by language: Russian and Ukrainian share the
+    letters but not the words, so a record in one does not explain a message in the other."""
+    return "cyrillic-uk" if script == "cyrillic" and ukrainian else script
+
+
 def _unmix(word: str) -> tuple[str, str]:
     """Resolve a word that mixes Latin and Cyrillic letters to the script of its majority."""
     cyrillic = sum(1 for char in word if _is_cyrillic(char))

@@ -29,9 +29,12 @@ from typing import Any, Final
 from domain.matching._dates import Span, dates_in, incident_span
 from domain.matching._names import Variant
 from domain.matching._places import Gazetteer, Level, Mention, Place, world
-from domain.model import IncidentDocument
-from domain.normalize import Analysis, name_terms, script_of
+from domain.model import IncidentDocument, TextKind
+from domain.normalize import Analysis, is_ukrainian, name_terms, script_of, writing
 
+_SENTENCES: Final = frozenset(
+    {TextKind.TITLE, TextKind.SUMMARY, TextKind.POINT, TextKind.ACCOUNT, TextKind.PHRASE}
+)
 # Past this many unexplained names, more of them say little more.
 _MAX_NAMES: Final = 2
 
@@ -82,7 +85,14 @@ def facts_of(doc: IncidentDocument, gazetteer: Gazetteer | None = None) -> Facts
         places=places,
         countries=_countries(doc, gazetteer or world()),
         span=incident_span(doc.date_start, doc.date_end, doc.date_note),
-        scripts=frozenset(script_of(text.text) for text in doc.texts) - {"other"},
+        # Names come in every script (aliases, source names); what a record is written in
+        # is the script of its sentences.
+        scripts=frozenset(
+            writing(script_of(text.text), is_ukrainian(text.text))
+            for text in doc.texts
+            if text.kind in _SENTENCES
+        )
+        - {"other"},
     )
 
 
@@ -178,6 +188,29 @@ def with_places_of(
     return MessageFacts(places, message.dates, names)
 
 
+# A message whose Latin words are mostly not English is Russian or Arabic in Latin
+# letters ("obstrelyali", "ghara 3ala"): its words are not the record's words, and like
+# a message in another script it is matched by names and meaning. Typos leave most words
+# English; a message needs this share of unknown words, and enough words to tell.
+_TRANSLITERATED_SHARE: Final = 0.6
+TRANSLITERATED: Final = "latin-transliterated"
+_UNKNOWN_ZIPF: Final = 2.0
+
+
+def transliterated(analysis: Analysis) -> bool:
+    from domain.matching._places import _zipf
+
+    lower = [
+        word
+        for word, written in zip(analysis.words, analysis.cased or analysis.words, strict=True)
+        if script_of(word) == "latin" and not written[:1].isupper() and len(word) >= 3
+    ]
+    if len(lower) < 3:
+        return False
+    unknown = sum(1 for word in lower if _zipf(word) < _UNKNOWN_ZIPF)
+    return unknown >= _TRANSLITERATED_SHARE * len(lower)
+
+
 def _names(analysis: Analysis, covered: AbstractSet[int]) -> list[str]:
     from domain.matching._places import _common
 
@@ -202,6 +235,9 @@ class Evidence:
     date_misses: float
     names_missing: float
     words_missing: float
+    foreign_script: float
+    """The share of the message (by IDF) in scripts the record is not written in, where
+    shared words cannot be expected and meaning has to carry the match."""
 
     def row(self) -> tuple[float, ...]:
         return (
@@ -212,10 +248,11 @@ class Evidence:
             self.date_misses,
             self.names_missing,
             self.words_missing,
+            self.foreign_script,
         )
 
 
-NO_EVIDENCE: Final = Evidence(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+NO_EVIDENCE: Final = Evidence(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def evidence(
@@ -271,12 +308,16 @@ def evidence(
     # The share of the message (by IDF) the record does not explain, among words in a
     # script the record is written in: "a bakery in al-Rastan" is not the market strike
     # there, whatever else the two share.
-    expected = unexplained = 0.0
+    expected = unexplained = foreign = 0.0
     for term, script, idf in weighed:
         if script in facts.scripts:
             expected += idf
             if not held((term,), incident_terms):
                 unexplained += idf
+        elif script != TRANSLITERATED:
+            # Transliterated words are neither: not the record's words, and not a script a
+            # multilingual model reads well (it learnt Russian and Arabic in their letters).
+            foreign += idf
     return Evidence(
         named,
         elsewhere,
@@ -285,4 +326,5 @@ def evidence(
         misses,
         min(missing, _MAX_NAMES) / _MAX_NAMES,
         unexplained / expected if expected else 0.0,
+        foreign / (expected + foreign) if foreign else 0.0,
     )

@@ -27,12 +27,14 @@ from domain.matching._evidence import (
     MessageFacts,
     evidence,
     facts_of,
+    TRANSLITERATED,
     read_message,
+    transliterated,
     with_places_of,
 )
 from domain.matching._names import NameGroups, Variant
 from domain.model import IncidentDocument, TextKind
-from domain.normalize import Analysis, analyze, script_of, terms
+from domain.normalize import Analysis, analyze, is_ukrainian, script_of, terms, writing
 
 
 class MatchStatus(StrEnum):
@@ -122,6 +124,8 @@ _MAX_QUERY_CHARS: Final = 6000
 _CORRECTION_WEIGHT: Final = 0.8
 # Past this many rare terms' worth in common, more of them says little more.
 _MAX_EVIDENCE: Final = 4.0
+# How many distinct terms of a message are weighed for what the record does not explain.
+_LEAD_TERMS: Final = 24
 # Below this overlap no point is named; the message is about the incident as a whole.
 _MIN_POINT_SCORE: Final = 0.3
 # A figure the message quotes is what tells points apart ("40 soldiers" vs "50 militants").
@@ -130,9 +134,9 @@ _NUMBER_WEIGHT: Final = 3.0
 # Stage-2 model over the features of `Ranker.features`, fitted by logistic regression on
 # the claim-retrieval train splits (bench/quality.py --fit --bench ct2020_en,ct2021_2a_en
 # --split train).
-_MODEL_BIAS: Final = -18.164
+_MODEL_BIAS: Final = -17.312
 _MODEL_WEIGHTS: Final = (
-    12.835, 4.038, 3.873, 0.989, -7.556, -2.762, 0.208, -10.164, -0.000, -2.007
+    11.358, 4.070, 4.978, 2.008, -7.248, -1.827, 0.817, -10.033, -0.000, -8.801, -1.553
 )  # fmt: skip
 FEATURES: Final = (
     "relative",
@@ -145,14 +149,22 @@ FEATURES: Final = (
     "date_misses",
     "names_missing",
     "words_missing",
+    "foreign_script",
 )
 # The same model with the semantic stage's two features added (`SEMANTIC_FEATURES`),
 # used when the message and every shortlisted incident have a vector.
-_SEMANTIC_BIAS: Final = -18.702
+_SEMANTIC_BIAS: Final = -8.150
 _SEMANTIC_WEIGHTS: Final = (
-    13.347, 5.003, 2.833, 0.382, -0.679, -0.638, 0.107, -10.112, -0.000, 0.0, 0.0, 0.0
+    4.134, 3.081, 3.128, 2.200, -6.887, -1.771, 0.783, -10.355, -0.000, -8.922, -1.802,
+    0.000, 98.872, 23.935, 37.307,
 )  # fmt: skip
-SEMANTIC_FEATURES: Final = (*FEATURES, "similarity", "similarity_lead")
+SEMANTIC_FEATURES: Final = (
+    *FEATURES,
+    "similarity",
+    "similarity_lead",
+    "similarity_margin",
+    "margin_foreign",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,8 +416,16 @@ class Ranker:
         # evidence reads as "this many rare terms in common" at any size.
         rare = stats.idf(0)
         message = with_places_of(query.message, query.analysis, (e.facts for e in shortlist))
-        scripts = dict(zip(query.analysis.terms, map(script_of, query.analysis.words), strict=True))
-        weighed = [(term, script, stats.term_idf(term)) for term, script in scripts.items()]
+        ukrainian = is_ukrainian(query.analysis.cleaned)
+        latin = TRANSLITERATED if transliterated(query.analysis) else "latin"
+        scripts = {
+            term: latin if script == "latin" else writing(script, ukrainian)
+            for term, word in zip(query.analysis.terms, query.analysis.words, strict=True)
+            for script in (script_of(word),)
+        }
+        # The lead of a long forward carries its claim; the rest is framing and appeals.
+        lead = dict(list(scripts.items())[:_LEAD_TERMS])
+        weighed = [(term, script, stats.term_idf(term)) for term, script in lead.items()]
         rows = [
             (
                 *self.features(query, entry, entry.score / top if top else 0.0, rare, stats),
@@ -416,11 +436,15 @@ class Ranker:
         similarities = [entry.similarity for entry in shortlist]
         if any(s is None for s in similarities):
             return rows
-        best = max(s for s in similarities if s is not None)
+        known = [s for s in similarities if s is not None]
+        best = max(known)
+        ordered = sorted(known, reverse=True)
+        foreign = len(FEATURES) - 1
         return [
-            (*row, similarity, similarity - best)
+            (*row, similarity, similarity - best, margin, margin * row[foreign])
             for row, similarity in zip(rows, similarities, strict=True)
             if similarity is not None
+            for margin in (_margin(similarity, ordered),)
         ]
 
     def features(
@@ -465,6 +489,15 @@ class Ranker:
             if total and hit / total > best:
                 best, best_key = hit / total, text.point_key
         return (best_key if best >= _MIN_POINT_SCORE else None), best
+
+
+def _margin(similarity: float, ordered: Sequence[float]) -> float:
+    """How far this incident is ahead of the nearest other in meaning (0 when it is not
+    ahead, or alone): raw cosines of a multilingual model are not comparable across
+    languages, but the lead of one incident over its look-alikes is."""
+    if len(ordered) < 2 or similarity < ordered[0]:
+        return 0.0
+    return ordered[0] - ordered[1]
 
 
 def _query_tf(count: int) -> float:
