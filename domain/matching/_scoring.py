@@ -402,8 +402,11 @@ class Ranker:
         if best < limits.minimum:
             return MatchStatus.NONE
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+        # Two incidents that would each be answered on their own are look-alikes the
+        # message does not tell apart, however the scores of the two compare: ask.
         if best >= limits.confident and best - runner_up >= limits.margin:
-            return MatchStatus.CONFIDENT
+            if runner_up < limits.confident:
+                return MatchStatus.CONFIDENT
         return MatchStatus.AMBIGUOUS
 
     def feature_rows(
