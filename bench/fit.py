@@ -45,7 +45,7 @@ from bench.confusion import DEV_SET
 from bench.quality import DATA, build_matcher, document, fragment, load_claims, load_queries
 from bench.vectors import BenchVectors
 from domain.dataset import SAMPLE_PATH, load_document
-from domain.matching import ClaimMatcher, MatchThresholds
+from domain.matching import BACKGROUND, ClaimMatcher, MatchThresholds
 from domain.matching._scoring import FEATURES, SEMANTIC_FEATURES
 from domain.matching._semantic import passage_of
 from domain.model import IncidentDocument, document_for
@@ -104,6 +104,7 @@ class Vectors:
     def index(self, matcher: ClaimMatcher, docs: Sequence[IncidentDocument]) -> None:
         if self.bench is None:
             return
+        matcher.set_background(np.array(self.bench.passages(list(BACKGROUND))))
         for doc, vector in zip(
             docs, self.bench.passages([passage_of(d) for d in docs]), strict=True
         ):
@@ -207,14 +208,16 @@ def joined(parts: Sequence[Rows], balance: bool) -> Rows:
     return out
 
 
+DROPPED: set[str] = set()
+
+
 def fit(rows: Rows) -> np.ndarray:
     names = SEMANTIC_FEATURES if len(rows.features[0]) == len(SEMANTIC_FEATURES) else FEATURES
-    signs = np.array(
-        [-1.0 if name in AGAINST else 0.0 if name in FREE else 1.0 for name in names]
-    )
-    return fit_logistic(
-        np.asarray(rows.features), np.asarray(rows.labels), np.asarray(rows.weights), signs
-    )
+    signs = np.array([-1.0 if name in AGAINST else 0.0 if name in FREE else 1.0 for name in names])
+    features = np.asarray(rows.features)
+    for name in DROPPED:
+        features[:, names.index(name)] = 0.0  # its weight comes out 0: the model without it
+    return fit_logistic(features, np.asarray(rows.labels), np.asarray(rows.weights), signs)
 
 
 def verdicts(
@@ -244,7 +247,11 @@ def verdicts(
         shown = [keys[i] for i in order[:3]]
         if best < thresholds.minimum:
             status = "none"
-        elif best >= thresholds.confident and best - runner >= thresholds.margin:
+        elif (
+            best >= thresholds.confident
+            and best - runner >= thresholds.margin
+            and runner < thresholds.confident
+        ):
             status = "confident"
         else:
             status = "ambiguous"
@@ -267,10 +274,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--semantic", action="store_true", help="fit the semantic model")
     parser.add_argument("--no-balance", action="store_true")
     parser.add_argument("--scale", type=float, default=1.0, help="weight of look-alike rows")
+    parser.add_argument(
+        "--drop", action="append", default=[], help="fit without this feature (ablation)"
+    )
     args = parser.parse_args(argv)
     datasets = args.dataset or [DEV_SET]
     vectors = Vectors(args.semantic)
     SCALE[0] = args.scale
+    DROPPED.update(args.drop)
 
     benchmark = benchmark_rows([b for b in args.bench.split(",") if b], vectors)
     sets = [confusion_rows(path, vectors) for path in datasets]

@@ -30,7 +30,9 @@ if __package__ in (None, ""):
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from domain.matching import ClaimMatcher, MatchStatus
+from bench.vectors import BenchVectors
+from domain.checker import lexically_sure
+from domain.matching import BACKGROUND, ClaimMatcher, MatchStatus, passage_of
 from domain.model import IncidentDocument, MatchText, TextKind
 from domain.normalize import analyze, clean
 
@@ -141,11 +143,26 @@ def percentile(values: Sequence[float], q: float) -> float:
 # --- the rankers -----------------------------------------------------------------------
 
 
-def ours(matcher: ClaimMatcher) -> Callable[[str], list[str]]:
+def ours(matcher: ClaimMatcher, vectors: BenchVectors | None = None) -> Callable[[str], list[str]]:
+    """Our ranking; with `vectors`, through the semantic stage as the bot's cascade runs it
+    (asked when the lexical answer is not already sure)."""
+
     def rank(text: str) -> list[str]:
-        return [c.incident_key for c in matcher.match(text, limit=DEPTH).candidates]
+        found = matcher.match(text, limit=DEPTH)
+        if vectors is not None and not lexically_sure(found):
+            found = matcher.match(text, limit=DEPTH, vector=vectors.query(found.query))
+        return [c.incident_key for c in found.candidates]
 
     return rank
+
+
+def with_vectors(matcher: ClaimMatcher, claims: dict[str, tuple[str, str]]) -> BenchVectors:
+    vectors = BenchVectors()
+    matcher.set_background(np.array(vectors.passages(list(BACKGROUND))))
+    docs = [document(claim_id, title, text) for claim_id, (title, text) in claims.items()]
+    for doc, vector in zip(docs, vectors.passages([passage_of(d) for d in docs]), strict=True):
+        matcher.set_vector(doc.incident_key, vector)
+    return vectors
 
 
 def bm25_baseline(claims: dict[str, tuple[str, str]]) -> Callable[[str], list[str]]:
@@ -351,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="fit the stage-2 model on the queries of --bench (comma-separated benches pool)",
     )
     parser.add_argument("--curves", action="store_true", help="print threshold curves")
+    parser.add_argument("--semantic", action="store_true", help="with the semantic stage")
     args = parser.parse_args(argv)
 
     if args.fit:
@@ -390,7 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         curves(matcher, claims, queries)
         return 0
 
-    rankings, millis = timed(ours(matcher), queries)
+    vectors = with_vectors(matcher, claims) if args.semantic else None
+    rankings, millis = timed(ours(matcher, vectors), queries)
     result = metrics(rankings, queries)
     result["median_ms"] = statistics.median(millis)
     result["p95_ms"] = percentile(millis, 95)

@@ -22,6 +22,7 @@ import numpy as np
 
 from domain.answer import Answer, CandidateSummary, when
 from domain.matching import (
+    BACKGROUND,
     ClaimMatcher,
     Embedder,
     MatchResult,
@@ -140,6 +141,8 @@ class ClaimChecker:
         """Take every stored vector that still fits its incident; note the others."""
         if self.embedder is None or self._vectors is None:
             return
+        background = await asyncio.to_thread(self.embedder.passages, BACKGROUND)
+        self.matcher.set_background(background)
         stored = await self._vectors.vectors(self.embedder.model_id)
         for key, passage in self._passages.items():
             found = stored.get(key)
@@ -312,7 +315,7 @@ class ClaimChecker:
             self._matches.move_to_end(cache_key)
             return found
         found = self.matcher.match(claim, limit=limit, sent_on=sent_on)
-        if self.embedder is not None and found.query and not _sure(found):
+        if self.embedder is not None and found.query and not lexically_sure(found):
             # The cascade: words did not settle it, so meaning is asked too.
             self.semantic_calls += 1
             vector = await asyncio.to_thread(self.embedder.query, found.query)
@@ -396,7 +399,7 @@ class ClaimChecker:
         return None
 
 
-def _sure(result: MatchResult) -> bool:
+def lexically_sure(result: MatchResult) -> bool:
     """Whether the lexical answer is settled enough to skip the semantic stage."""
     if result.status is not MatchStatus.CONFIDENT or not result.candidates:
         return False

@@ -23,7 +23,13 @@ import pytest
 from db.database import Database
 from db.repository import Actor
 from domain.checker import ClaimChecker, SemanticState
-from domain.matching import MatchStatus, load_embedder, passage_of, unavailable_reason
+from domain.matching import (
+    BACKGROUND,
+    MatchStatus,
+    load_embedder,
+    passage_of,
+    unavailable_reason,
+)
 from domain.model import document_for
 from domain.sample import REFERENCE_INCIDENT_KEY, reference_incident
 
@@ -59,7 +65,8 @@ class WordVectors:
         return self._vector(text)
 
     def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        self.passages_embedded += len(texts)
+        # The unrelated news every similarity is measured against is not an incident.
+        self.passages_embedded += sum(1 for text in texts if text not in BACKGROUND)
         return np.array([self._vector(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
 
 

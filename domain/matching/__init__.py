@@ -23,6 +23,7 @@ from domain.matching._scoring import (
     Text,
 )
 from domain.matching._semantic import (
+    BACKGROUND,
     Embedder,
     Vector,
     load_embedder,
@@ -33,6 +34,7 @@ from domain.matching._semantic import (
 from domain.matching._stored import MatchStore, StoredIncident, StoredMatcher
 
 __all__ = [
+    "BACKGROUND",
     "Candidate",
     "ClaimMatcher",
     "Embedder",

@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from domain.matching._evidence import Facts
 from domain.matching._fuzzy import NearTerms
@@ -66,6 +67,7 @@ class ClaimMatcher:
         self._texts: dict[str, tuple[Text, ...]] = {}
         self._facts: dict[str, Facts] = {}
         self._vectors = VectorTable()
+        self._background = np.zeros((0, 0), dtype=np.float32)
         self._semantic_depth = semantic_depth
         # Derived from postings and the incident count, so emptied by every edit.
         self._group_arrays: dict[Variant, tuple[IntArray, Float32Array]] = {}
@@ -165,12 +167,23 @@ class ClaimMatcher:
         `sent_on` is the day the message was sent, which "yesterday" is relative to;
         `vector` is the message's embedding, when the semantic stage is to take part.
         """
-        query = read_query(text, self, self._groups, sent_on)
+        query = self._read(text, sent_on, vector)
         if limit <= 0 or (not query.items and vector is None):
             return MatchResult(MatchStatus.NONE, (), query.cleaned)
         return self._ranker.rank(query, self._shortlist(query, vector), self, limit)
 
+    def _read(self, text: str, sent_on: dt.date | None, vector: Vector | None) -> Query:
+        query = read_query(text, self, self._groups, sent_on)
+        if vector is not None and len(self._background):
+            floor = float(np.max(self._background @ vector))
+            query = dataclasses.replace(query, background=floor)
+        return query
+
     # --- the semantic stage's vectors ------------------------------------------------------
+
+    def set_background(self, vectors: npt.NDArray[np.float32]) -> None:
+        """The vectors of `_semantic.BACKGROUND` by the model that made the incidents'."""
+        self._background = np.asarray(vectors, dtype=np.float32)
 
     def set_vector(self, incident_key: str, vector: Vector) -> None:
         """The incident's embedding (`_semantic.passage_of`), kept until it is removed."""
@@ -211,7 +224,7 @@ class ClaimMatcher:
 
         For fitting the stage-2 model offline (bench/fit.py); not used to match.
         """
-        query = read_query(text, self, self._groups, sent_on)
+        query = self._read(text, sent_on, vector)
         shortlist = self._shortlist(query, vector)
         rows = self._ranker.feature_rows(query, shortlist, self)
         return [(entry.incident_key, row) for entry, row in zip(shortlist, rows, strict=True)]

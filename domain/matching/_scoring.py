@@ -23,11 +23,11 @@ import numpy as np
 
 from domain.matching._evidence import (
     NO_FACTS,
+    TRANSLITERATED,
     Facts,
     MessageFacts,
     evidence,
     facts_of,
-    TRANSLITERATED,
     read_message,
     transliterated,
     with_places_of,
@@ -153,10 +153,10 @@ FEATURES: Final = (
 )
 # The same model with the semantic stage's two features added (`SEMANTIC_FEATURES`),
 # used when the message and every shortlisted incident have a vector.
-_SEMANTIC_BIAS: Final = -8.150
+_SEMANTIC_BIAS: Final = -8.133
 _SEMANTIC_WEIGHTS: Final = (
-    4.134, 3.081, 3.128, 2.200, -6.887, -1.771, 0.783, -10.355, -0.000, -8.922, -1.802,
-    0.000, 98.872, 23.935, 37.307,
+    4.117, 3.064, 3.098, 2.230, -6.895, -1.761, 0.784, -10.352, -0.000, -9.002, -1.803,
+    0.000, 98.260, 25.889, 35.741,
 )  # fmt: skip
 SEMANTIC_FEATURES: Final = (
     *FEATURES,
@@ -245,6 +245,9 @@ class Query:
     alternatives: dict[str, tuple[str, ...]]
     """Per message term, the terms that may stand for it: corrections of a typo, the
     other spellings of a name."""
+    background: float | None = None
+    """With the semantic stage, the message's highest similarity to news about nothing
+    recorded (`_semantic.BACKGROUND`): the floor an incident must rise above."""
 
 
 class Statistics(Protocol):
@@ -404,9 +407,9 @@ class Ranker:
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
         # Two incidents that would each be answered on their own are look-alikes the
         # message does not tell apart, however the scores of the two compare: ask.
-        if best >= limits.confident and best - runner_up >= limits.margin:
-            if runner_up < limits.confident:
-                return MatchStatus.CONFIDENT
+        clear = best - runner_up >= limits.margin and runner_up < limits.confident
+        if best >= limits.confident and clear:
+            return MatchStatus.CONFIDENT
         return MatchStatus.AMBIGUOUS
 
     def feature_rows(
@@ -441,7 +444,8 @@ class Ranker:
             return rows
         known = [s for s in similarities if s is not None]
         best = max(known)
-        ordered = sorted(known, reverse=True)
+        floor = [query.background] if query.background is not None else []
+        ordered = sorted([*known, *floor], reverse=True)
         foreign = len(FEATURES) - 1
         return [
             (*row, similarity, similarity - best, margin, margin * row[foreign])
@@ -495,9 +499,9 @@ class Ranker:
 
 
 def _margin(similarity: float, ordered: Sequence[float]) -> float:
-    """How far this incident is ahead of the nearest other in meaning (0 when it is not
-    ahead, or alone): raw cosines of a multilingual model are not comparable across
-    languages, but the lead of one incident over its look-alikes is."""
+    """How far this incident is ahead of the nearest other in meaning, or of unrelated
+    news (0 when it is not ahead): raw cosines of a multilingual model are not comparable
+    across languages, but the lead of one incident over the rest is."""
     if len(ordered) < 2 or similarity < ordered[0]:
         return 0.0
     return ordered[0] - ordered[1]

@@ -84,6 +84,22 @@ def passage_of(doc: IncidentDocument) -> str:
     return ". ".join(p.strip().rstrip(".") for p in parts if p.strip())[:MAX_PASSAGE_CHARS]
 
 
+# News about nothing any record is about, in the records' language: how alike a message
+# is to these is the floor against which an incident's similarity counts. Without it a
+# collection of one incident has no "runner-up", and a message in another language (whose
+# cosines run lower across the board) could never lead anything.
+BACKGROUND: Final = (
+    "The city council approved a budget for a new public library and road repairs.",
+    "The football club signed a striker ahead of the new season.",
+    "Heavy snowfall closed a mountain pass and drivers were told to carry chains.",
+    "The central bank kept interest rates unchanged as inflation slowed.",
+    "Farmers expect a record wheat harvest after a wet spring.",
+    "Protesters clashed with police outside parliament over fuel prices.",
+    "The government and the rebels agreed on a prisoner exchange after talks.",
+    "Floods forced thousands from their homes in a river delta.",
+)
+
+
 def passage_digest(passage: str) -> str:
     """What a stored vector was computed from: a changed passage needs a new vector."""
     return hashlib.blake2b(passage.encode("utf-8"), digest_size=12).hexdigest()
