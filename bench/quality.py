@@ -150,10 +150,15 @@ def ours(matcher: ClaimMatcher, vectors: BenchVectors | None = None) -> Callable
     def rank(text: str) -> list[str]:
         found = matcher.match(text, limit=DEPTH)
         if vectors is not None and not lexically_sure(found):
+            SEMANTIC_CALLS[0] += 1
             found = matcher.match(text, limit=DEPTH, vector=vectors.query(found.query))
         return [c.incident_key for c in found.candidates]
 
     return rank
+
+
+SEMANTIC_CALLS = [0]
+"""How many queries the cascade sent to the semantic stage."""
 
 
 def with_vectors(matcher: ClaimMatcher, claims: dict[str, tuple[str, str]]) -> BenchVectors:
@@ -411,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     vectors = with_vectors(matcher, claims) if args.semantic else None
     rankings, millis = timed(ours(matcher, vectors), queries)
     result = metrics(rankings, queries)
+    result["semantic_calls"] = SEMANTIC_CALLS[0]
     result["median_ms"] = statistics.median(millis)
     result["p95_ms"] = percentile(millis, 95)
     confident = [matcher.match(q.text, limit=2) for q in queries]

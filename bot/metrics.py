@@ -59,8 +59,14 @@ class Metrics:
             "Matches the lexical stage could not settle, which asked the semantic stage",
             registry=self.registry,
         )  # fmt: skip
+        self.semantic_skipped = Gauge(
+            "factcheck_semantic_skipped",
+            "Matches answered by words alone because too many waited for the model",
+            registry=self.registry,
+        )  # fmt: skip
 
-    def semantic_state(self, state: str, pending: int, calls: int) -> None:
+    def semantic_state(self, state: str, pending: int, calls: int, skipped: int) -> None:
         self.semantic.set({"on": 1.0, "warming": 0.5}.get(state, 0.0))
         self.semantic_pending.set(pending)
         self.semantic_calls.set(calls)
+        self.semantic_skipped.set(skipped)

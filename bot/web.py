@@ -108,7 +108,12 @@ class WebhookServer:
     async def _metrics(self, request: web.Request) -> web.Response:
         metrics = self._services.metrics
         checker = self._services.checker
-        metrics.semantic_state(checker.semantic.value, checker.unembedded, checker.semantic_calls)
+        metrics.semantic_state(
+            checker.semantic.value,
+            checker.unembedded,
+            checker.semantic_calls,
+            checker.semantic_skipped,
+        )
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT):
                 database = self._services.database

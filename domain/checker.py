@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 # cost tens of milliseconds to confirm what words already settled.
 SURE_SCORE: Final = 0.9
 SURE_MARGIN: Final = 0.5
+# The model embeds one message at a time (tens of milliseconds each): past this many
+# waiting, a message is answered by words alone instead of queueing behind them.
+SEMANTIC_QUEUE: Final = 4
 # Vectors are computed this many incidents at a time (one model call, one write).
 EMBED_BATCH: Final = 16
 
@@ -97,6 +100,9 @@ class ClaimChecker:
         self._embedding: asyncio.Task[None] | None = None
         self.semantic_calls = 0
         """Matches that asked the semantic stage (the cascade's cost, for /metrics)."""
+        self.semantic_skipped = 0
+        """Matches answered by words alone because too many waited for the model."""
+        self._semantic_waiting = 0
         self._passages: dict[str, str] = {}
         self._max_candidates = max_candidates
         self._short_keys: dict[str, str] = {}
@@ -316,9 +322,17 @@ class ClaimChecker:
             return found
         found = self.matcher.match(claim, limit=limit, sent_on=sent_on)
         if self.embedder is not None and found.query and not lexically_sure(found):
-            # The cascade: words did not settle it, so meaning is asked too.
+            # The cascade: words did not settle it, so meaning is asked too, unless so
+            # many messages already wait for the model that this one would wait long.
+            if self._semantic_waiting >= SEMANTIC_QUEUE:
+                self.semantic_skipped += 1
+                return found  # not cached: asked again when the model is free
             self.semantic_calls += 1
-            vector = await asyncio.to_thread(self.embedder.query, found.query)
+            self._semantic_waiting += 1
+            try:
+                vector = await asyncio.to_thread(self.embedder.query, found.query)
+            finally:
+                self._semantic_waiting -= 1
             found = self.matcher.match(claim, limit=limit, sent_on=sent_on, vector=vector)
         self._matches[cache_key] = found
         while len(self._matches) > self._match_cache_size:

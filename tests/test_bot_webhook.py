@@ -84,3 +84,8 @@ async def test_health_and_metrics_endpoints(
     assert "factcheck_unmatched_queue_size 1.0" in metrics
     assert 'factcheck_updates_total{kind="message",result="ok"} 1.0' in metrics
     assert "factcheck_update_seconds_bucket" in metrics
+    # Whether the semantic stage is on (1), still computing vectors (0.5) or off (0), and
+    # how many checks it was asked about.
+    expected = {"on": "1.0", "warming": "0.5", "off": "0.0"}[bot.services.checker.semantic.value]
+    assert f"factcheck_semantic_stage {expected}" in metrics
+    assert f"factcheck_semantic_calls {bot.services.checker.semantic_calls:.1f}" in metrics

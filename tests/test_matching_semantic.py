@@ -7,12 +7,14 @@ the storage tests use a small stand-in that turns text into vectors by its words
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import pytest
 
 from db.database import Database
 from db.repository import Actor
-from domain.checker import ClaimChecker, SemanticState
+from domain.checker import SEMANTIC_QUEUE, ClaimChecker, SemanticState
 from domain.matching import (
     BACKGROUND,
     MatchStatus,
@@ -179,3 +181,22 @@ def test_check_json_says_whether_the_semantic_stage_is_on(tmp_path: Path) -> Non
         timeout=120,
     )  # fmt: skip
     assert json.loads(result.stdout)["matching"] == {"semantic": "off"}
+
+
+async def test_a_burst_of_new_wordings_is_answered_by_words_rather_than_queued(
+    database: Database,
+) -> None:
+    class SlowModel(WordVectors):
+        def query(self, text: str) -> npt.NDArray[np.float32]:
+            time.sleep(0.05)  # a model call holds its thread, as the real one does
+            return super().query(text)
+
+    model = SlowModel()
+    checker = ClaimChecker(database.repository, embedder=model, vectors=database.vectors)
+    await checker.load()
+    await checker.embed_missing()
+    wordings = [f"a flood in river valley number {n}" for n in range(12)]
+    answers = await asyncio.gather(*(checker.check(text) for text in wordings))
+    assert len(answers) == 12  # every one answered
+    assert checker.semantic_skipped >= 12 - SEMANTIC_QUEUE
+    assert checker.semantic_calls <= SEMANTIC_QUEUE + 1
