@@ -236,7 +236,7 @@ async def _run(args: argparse.Namespace, folder: Path, database_url: str) -> Non
         port = free_port()
         environment.update(
             WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-            WEBHOOK_SECRET="load-test-secret",
+            WEBHOOK_SECRET="load-test-secret-0123456789-abcdefghij",
             WEBHOOK_LISTEN="127.0.0.1",
             WEBHOOK_PORT=str(port),
         )

@@ -307,6 +307,7 @@ async def serve_webhook(
             secret=settings.webhook_secret,
             listen=settings.webhook_listen,
             port=settings.webhook_port,
+            metrics_token=settings.metrics_token,
         )
         await server.start()
         try:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
@@ -20,7 +20,10 @@ from db.engine import DEFAULT_DATABASE_URL, DatabaseUrlError, async_url, is_sqli
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
 _TOKEN_SHAPE = re.compile(r"^\d{3,12}:[A-Za-z0-9_-]{20,}$")
-_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Telegram allows 1-256 of these characters; a guessable secret lets anyone who finds the
+# webhook address post updates as if they were Telegram, so 32 (192 random bits in
+# base64) is the least accepted.
+_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 LANGUAGES = ("en", "ru")
 
 T = TypeVar("T")
@@ -40,12 +43,13 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     telegram_bot_token: str = field(default="", repr=False)
     telegram_api_base_url: str = TELEGRAM_API_DEFAULT
     telegram_file_base_url: str = ""
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)
+    metrics_token: str = field(default="", repr=False)
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     admin_ids: frozenset[int] = frozenset()
@@ -103,7 +107,8 @@ def load_settings(
             return convert(raw)
         except (ValueError, DatabaseUrlError) as exc:
             detail = f" ({exc})" if str(exc) else ""
-            problems.append(f"{name}: expected {expected}, got {raw!r}{detail}")
+            # A malformed URL is still a secret's carrier: its password never goes out.
+            problems.append(without_passwords(f"{name}: expected {expected}, got {raw!r}{detail}"))
             return default
 
     token = get("TELEGRAM_BOT_TOKEN")
@@ -123,9 +128,15 @@ def load_settings(
     webhook_url = parse("WEBHOOK_URL", "", _https_url, "an https:// URL Telegram can reach")
     secret = get("WEBHOOK_SECRET")
     if secret and not _SECRET_SHAPE.match(secret):
-        problems.append("WEBHOOK_SECRET: use 1-256 characters from A-Z, a-z, 0-9, _ and -")
+        problems.append(
+            "WEBHOOK_SECRET: use 32-256 characters from A-Z, a-z, 0-9, _ and - "
+            "(for example: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     if get("WEBHOOK_URL") and not secret:
         problems.append("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+    metrics_token = get("METRICS_TOKEN")
+    if metrics_token and not _SECRET_SHAPE.match(metrics_token):
+        problems.append("METRICS_TOKEN: use 32-256 characters from A-Z, a-z, 0-9, _ and -")
     port = parse("WEBHOOK_PORT", 8443, _port, "a port number 1-65535")
     admins = parse("ADMIN_IDS", frozenset[int](), _user_ids, "comma-separated Telegram user ids")
     sample = parse("SAMPLE_DATA", "auto", _choice("auto", "yes", "no"), "auto, yes or no")
@@ -162,6 +173,7 @@ def load_settings(
         telegram_file_base_url=file_base,
         webhook_url=webhook_url,
         webhook_secret=secret,
+        metrics_token=metrics_token,
         webhook_listen=get("WEBHOOK_LISTEN", "0.0.0.0") or "0.0.0.0",
         webhook_port=port,
         admin_ids=admins,
@@ -250,7 +262,11 @@ def _choice(*allowed: str, upper: bool = False) -> Callable[[str], str]:
     return convert
 
 
-def redact(text: str, settings: Settings | Any) -> str:
-    """Remove the bot token from text bound for a log or a user."""
-    token = getattr(settings, "telegram_bot_token", "")
-    return text.replace(token, "<token>") if token else text
+_URL_PASSWORD = re.compile(r"(://[^\s:/@'\"]*:)[^\s'\"]*@")
+_PASSWORD_PARAMETER = re.compile(r"((?:password|passwd|pwd)=)[^&\s'\"]*", re.IGNORECASE)
+
+
+def without_passwords(text: str) -> str:
+    """Text with the password of any URL in it ("postgresql://user:SECRET@host") and
+    any password= parameter replaced by ***, for a message an operator will read."""
+    return _PASSWORD_PARAMETER.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))

@@ -4,7 +4,8 @@ Routes:
 - POST <path of WEBHOOK_URL>: an update from Telegram; refused (403) without the secret
   header, so nobody else can feed the bot updates.
 - GET /healthz: 200 when the database answers, 503 when it does not.
-- GET /metrics: Prometheus text format.
+- GET /metrics: Prometheus text format, to requests from this machine or, with METRICS_TOKEN
+  set, to requests that bear it (403 otherwise).
 """
 
 from __future__ import annotations
@@ -46,10 +47,12 @@ class WebhookServer:
         secret: str,
         listen: str,
         port: int,
+        metrics_token: str = "",
     ) -> None:
         self._application = application
         self._services = services
         self._secret = secret.encode()
+        self._metrics_token = metrics_token.encode()
         self._listen = listen
         self._port = port
         self._accepting = True
@@ -105,7 +108,18 @@ class WebhookServer:
         }
         return web.json_response(body)
 
+    def _may_read_metrics(self, request: web.Request) -> bool:
+        """Metrics tell who uses the bot how much: with `METRICS_TOKEN` set, only a request
+        bearing it reads them; without, only one from this machine (a local scraper, or a
+        proxy that decides who may)."""
+        if self._metrics_token:
+            given = request.headers.get("Authorization", "").removeprefix("Bearer ").encode()
+            return hmac.compare_digest(given, self._metrics_token)
+        return request.remote in ("127.0.0.1", "::1")
+
     async def _metrics(self, request: web.Request) -> web.Response:
+        if not self._may_read_metrics(request):
+            return web.Response(status=403, text="forbidden")
         metrics = self._services.metrics
         checker = self._services.checker
         metrics.semantic_state(

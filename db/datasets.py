@@ -130,9 +130,19 @@ async def export_claim_review(repository: Repository, out: IO[str], publisher: s
     reviews: list[dict[str, Any]] = []
     async for incident in repository.iter_incidents():
         reviews.extend(claim_reviews(incident, publisher))
-    json.dump(reviews, out, ensure_ascii=False, indent=2)
+    out.write(json_ld(reviews))
     out.write("\n")
     return len(reviews)
+
+
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def json_ld(data: Any) -> str:
+    """JSON that may be embedded in an HTML `<script type="application/ld+json">` as it is:
+    `<`, `>` and `&` are written as JSON escapes, so no stored text ("</script>", "<!--")
+    can end the script element or open markup; a JSON parser reads the same values."""
+    return json.dumps(data, ensure_ascii=False, indent=2).translate(_SCRIPT_SAFE)
 
 
 def claim_reviews(incident: IncidentView, publisher: str) -> list[dict[str, Any]]:

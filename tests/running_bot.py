@@ -78,7 +78,7 @@ async def running_bot(
     """
     if webhook_port is not None:
         overrides.setdefault("WEBHOOK_URL", f"http://127.0.0.1:{webhook_port}/{WEBHOOK_PATH}")
-        overrides.setdefault("WEBHOOK_SECRET", "test-secret-123")
+        overrides.setdefault("WEBHOOK_SECRET", "test-secret-0123456789-abcdefghijklmnop")
         overrides.setdefault("WEBHOOK_LISTEN", "127.0.0.1")
         overrides.setdefault("WEBHOOK_PORT", str(webhook_port))
         settings = bot_settings(double, tmp_path, **overrides)

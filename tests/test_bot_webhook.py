@@ -89,3 +89,23 @@ async def test_health_and_metrics_endpoints(
     expected = {"on": "1.0", "warming": "0.5", "off": "0.0"}[bot.services.checker.semantic.value]
     assert f"factcheck_semantic_stage {expected}" in metrics
     assert f"factcheck_semantic_calls {bot.services.checker.semantic_calls:.1f}" in metrics
+
+
+async def test_metrics_need_the_token_when_one_is_set(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
+) -> None:
+    base = f"http://127.0.0.1:{unused_tcp_port}"
+    token = "metrics-token-0123456789-abcdefghijklmn"
+    async with (
+        running_bot(bot_api, tmp_path, webhook_port=unused_tcp_port, METRICS_TOKEN=token),
+        aiohttp.ClientSession() as session,
+    ):
+        async with session.get(f"{base}/metrics") as response:
+            without = response.status
+        wrong = {"Authorization": "Bearer " + "x" * len(token)}
+        async with session.get(f"{base}/metrics", headers=wrong) as response:
+            guessed = response.status
+        right = {"Authorization": f"Bearer {token}"}
+        async with session.get(f"{base}/metrics", headers=right) as response:
+            granted = (response.status, "factcheck_checks_total" in await response.text())
+    assert (without, guessed, granted) == (403, 403, (200, True))

@@ -53,3 +53,39 @@ def test_postgres_index_needs_a_postgres_database() -> None:
     chosen = load_settings({**base, "MATCH_INDEX": "Postgres", "DATABASE_URL": url}, env_file=None)
     assert chosen.match_index == "postgres"
     assert load_settings(base, env_file=None).match_index == "memory"
+
+
+def test_a_malformed_database_url_is_named_without_its_password() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(
+            {"DATABASE_URL": "postgresql://bob:hunter2-secret@db:notaport/x"}, env_file=None
+        )
+    message = str(raised.value)
+    assert "DATABASE_URL" in message and "bob:***@db" in message
+    assert "hunter2-secret" not in message
+
+
+def test_settings_never_show_the_database_password_or_secrets() -> None:
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://bob:hunter2-secret@db/x",
+            "TELEGRAM_BOT_TOKEN": "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678",
+            "WEBHOOK_URL": "https://bot.example.org/hook",
+            "WEBHOOK_SECRET": "s" * 40,
+        },
+        env_file=None,
+    )
+    shown = repr(settings)
+    assert "hunter2-secret" not in shown and "ABCdef" not in shown and "s" * 40 not in shown
+
+
+@pytest.mark.parametrize("secret", ["a", "short-secret-123", "x" * 31, "has space " * 4])
+def test_a_guessable_webhook_secret_is_refused(secret: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(
+            {"WEBHOOK_URL": "https://bot.example.org/hook", "WEBHOOK_SECRET": secret},
+            env_file=None,
+        )
+    assert "WEBHOOK_SECRET: use 32-256 characters" in str(raised.value)
+    if len(secret) > 3:
+        assert secret not in str(raised.value)  # a secret, even a bad one, is not echoed

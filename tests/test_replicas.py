@@ -29,7 +29,7 @@ from tests.conftest import create_database, drop_database, postgres_problem
 from tests.double import BotApiDouble, Chat, User
 from tests.running_bot import Moderator, bot_environment, start_bot_process
 
-SECRET = "replica-secret-1"
+SECRET = "replica-secret-0123456789-abcdefghijkl"
 ADMIN = 4242
 
 

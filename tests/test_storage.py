@@ -250,6 +250,22 @@ async def test_claim_review_export_names_who_asserts_and_disputes(database: Data
     ]
 
 
+async def test_claim_review_export_can_be_embedded_in_a_script_element(
+    database: Database,
+) -> None:
+    data = sample()
+    point = data["incidents"][0]["points"][0]
+    point["text"] = "Rebels </script><script>alert(1)</script> attacked & <!-- won"
+    await import_dataset(database.repository, opener(data), MODERATOR)
+    out = io.StringIO()
+    await export_claim_review(database.repository, out, "Example Desk")
+    text = out.getvalue()
+    # Nothing in it can end or open markup when it sits inside <script type="ld+json">.
+    assert "<" not in text and ">" not in text and "&" not in text
+    reviews = json.loads(text)
+    assert any(r["claimReviewed"] == point["text"] for r in reviews)  # the same text read back
+
+
 async def test_timestamps_come_back_in_utc_on_every_backend(database: Database) -> None:
     await import_sample(database)
     event = (await database.repository.latest_audit(1))[0]

@@ -44,10 +44,18 @@ async def language_for(context: ContextTypes.DEFAULT_TYPE, user: User | None) ->
     return pick_language(user.language_code, preferred, svc.settings.default_language)
 
 
+# Telegram's own limits: no genuine update carries more, and a forged one is cut here
+# rather than read whole (reading a message costs time in proportion to its length).
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+
 def claim_text(message: Message | None) -> str:
     if message is None:
         return ""
-    return (message.text or message.caption or "").strip()
+    if message.text:
+        return message.text[:MAX_TEXT].strip()
+    return (message.caption or "")[:MAX_CAPTION].strip()
 
 
 def asked_claim(message: Message, bot_username: str | None) -> tuple[str, Message]:

@@ -119,7 +119,7 @@ _SENTENCE_KINDS: Final = frozenset(
 )
 
 # Telegram caps a message at 4096 characters; anything longer is cut, not scanned.
-_MAX_QUERY_CHARS: Final = 6000
+_MAX_QUERY_CHARS: Final = 4096
 # A term reached through a typo correction is likelier wrong than one spelled right.
 _CORRECTION_WEIGHT: Final = 0.8
 # Past this many rare terms' worth in common, more of them says little more.
