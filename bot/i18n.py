@@ -51,6 +51,9 @@ _EN: dict[str, str] = {
         "Usage: /check followed by the claim, or reply /check to the message you want checked."
     ),
     "too_fast": "You're sending checks faster than I can answer. Please wait a minute.",
+    "backlog": (
+        "Too many messages for me here at once: I am skipping some. Ask again in a minute."
+    ),
     "error": "Sorry, something went wrong on my side. Please try again in a moment.",
     "expired": "This button has expired. Send the claim again.",
     "asked_about": "You asked about",
@@ -123,6 +126,9 @@ _RU: dict[str, str] = {
         "которое нужно проверить."
     ),
     "too_fast": "Вы отправляете проверки быстрее, чем я успеваю отвечать. Подождите минуту.",
+    "backlog": (
+        "Здесь слишком много сообщений сразу: часть я пропускаю. Спросите снова через минуту."
+    ),
     "error": "Извините, у меня что-то сломалось. Попробуйте ещё раз чуть позже.",
     "expired": "Эта кнопка устарела. Пришлите утверждение ещё раз.",
     "asked_about": "Вы спросили о",

@@ -10,6 +10,7 @@ message text at INFO, which is the user's and not the operator's.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections import OrderedDict
@@ -19,12 +20,27 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from bot.delivery import replying_to
+from bot.delivery import replying_to, send_html
+from bot.i18n import t
 from bot.metrics import outcome
+from bot.render import HTML
 
 log = logging.getLogger("bot.updates")
 
 _MAX_CHAT_LOCKS = 10_000
+_UNBOUNDED = 1 << 30
+# Updates one chat may have waiting at once. Telegram lets a bot answer a group 20 times a
+# minute: a backlog of 20 is a minute of answers, and anything past it would be answered
+# too late to matter.
+MAX_BACKLOG = 20
+
+
+def _chat_key(update: object) -> int:
+    if not isinstance(update, Update):
+        return 0
+    chat = update.effective_chat
+    user = update.effective_user
+    return chat.id if chat is not None else (user.id if user is not None else 0)
 
 
 def update_kind(update: Update) -> str:
@@ -47,12 +63,47 @@ def update_kind(update: Update) -> str:
 
 
 class OrderedUpdateProcessor(BaseUpdateProcessor):
-    """Up to `max_concurrent_updates` at once, but one at a time per chat (or user)."""
+    """Up to `max_concurrent_updates` at once, but one at a time per chat (or user).
 
-    def __init__(self, services: Any, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
+    An update first waits for its chat's turn, and only then for one of the shared slots:
+    a busy chat's backlog (a group flooding the bot, each reply held by Telegram's
+    20-a-minute group limit) waits outside the slots, so it never holds capacity another
+    chat needs. A chat's backlog is capped at `max_backlog` updates; past that, updates are
+    skipped (marked done, counted) and the chat is told so once.
+    """
+
+    def __init__(
+        self, services: Any, max_concurrent_updates: int = 64, *, max_backlog: int = MAX_BACKLOG
+    ) -> None:
+        # PTB's own limit is taken before the update's chat is known; ours is taken after
+        # the chat's turn has come (`do_process_update`), so PTB's is left wide open.
+        super().__init__(_UNBOUNDED)
         self._services = services
         self._locks: OrderedDict[int, asyncio.Lock] = OrderedDict()
+        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
+        self._waiting: dict[int, int] = {}
+        self._max_backlog = max_backlog
+        self._told: set[int] = set()
+        """Chats told that updates were skipped, until their backlog empties."""
+
+    async def _skip(self, update: object, coroutine: Awaitable[Any], key: int) -> None:
+        if inspect.iscoroutine(coroutine):
+            coroutine.close()  # never to run: its update is given up
+        svc = self._services
+        svc.metrics.updates.labels(
+            update_kind(update) if isinstance(update, Update) else "other", "skipped"
+        ).inc()
+        if isinstance(update, Update):
+            svc.inbox.finish_soon(update.update_id)
+            chat = update.effective_chat
+            if chat is not None and key not in self._told:
+                self._told.add(key)
+                log.warning("chat backlog full: skipping its updates", extra={"chat": key})
+                try:
+                    language = svc.settings.default_language
+                    await send_html(update.get_bot(), chat.id, HTML.text(t(language, "backlog")))
+                except Exception:
+                    log.warning("could not say that updates were skipped", exc_info=True)
 
     def _lock_for(self, key: int) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -69,21 +120,33 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         return lock
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _chat_key(update)
+        if self._waiting.get(key, 0) >= self._max_backlog:
+            await self._skip(update, coroutine, key)
+            return
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with self._lock_for(key), self._slots:
+                await self._handle(update, coroutine)
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key]
+                self._told.discard(key)
+
+    async def _handle(self, update: object, coroutine: Awaitable[Any]) -> None:
         if not isinstance(update, Update):
             await coroutine
             return
         svc = self._services
         started = time.perf_counter()
         chat = update.effective_chat
-        user = update.effective_user
-        key = chat.id if chat is not None else (user.id if user is not None else 0)
         kind = update_kind(update)
         token = outcome.set("")
         replying_to.set(chat.id if chat is not None else None)
         result = "ok"
         try:
-            async with self._lock_for(key):
-                await coroutine
+            await coroutine
         except Exception:
             result = "error"
             raise

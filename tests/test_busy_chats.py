@@ -1,0 +1,57 @@
+"""One busy chat must not make anyone else wait, nor pile up without end.
+
+Telegram lets a bot answer a group 20 times a minute, so a group flooding the bot builds a
+backlog whose replies wait their turn. These tests drive the real bot through the double
+and check the order in which people get their answers, not how long they take.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.processing import MAX_BACKLOG
+from tests.double import BotApiDouble
+from tests.running_bot import running_bot
+
+
+async def test_a_private_chat_is_answered_while_a_busy_group_waits(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    alice, bob = bot_api.add_user(901, "Alice"), bot_api.add_user(902, "Bob")
+    group = bot_api.add_group(-100901, "Flood", supergroup=True)
+    private = bot_api.add_private_chat(bob)
+    async with running_bot(bot_api, tmp_path, MAX_CONCURRENT_UPDATES="4"):
+        # The group's first answer is held up (as Telegram's group limit would hold it),
+        # and more of its messages queue behind it than there are update slots.
+        bot_api.delay_next("sendMessage", 3.0)
+        for n in range(8):
+            bot_api.user_sends(alice, group, f"/check rumour number {n} about a dam")
+        # The group's first answer is on its way (and held), the rest queued behind it.
+        await bot_api.wait_for(lambda: bot_api.calls("sendMessage") or None, timeout=10)
+        bot_api.user_sends(bob, private, "Did rebels kill 40 Syrian soldiers in Idlib?")
+        (answer,) = await bot_api.wait_for_messages(private, 1)
+        answered_first = len(bot_api.messages_to(group)) == 0
+        await bot_api.wait_for_messages(group, 8, timeout=30)
+    # Bob's answer did not wait for the group's slow one: the group's backlog waited for its
+    # own turn outside the shared slots.
+    assert answered_first
+    assert "Idlib" in (answer.plain or "")
+
+
+async def test_a_chat_backlog_is_capped_and_the_chat_is_told_once(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    alice = bot_api.add_user(911, "Alice")
+    group = bot_api.add_group(-100911, "Flood", supergroup=True)
+    flood = MAX_BACKLOG + 10
+    async with running_bot(bot_api, tmp_path) as bot:
+        bot_api.delay_next("sendMessage", 2.0)  # the first answer holds the chat's line
+        for n in range(flood):
+            bot_api.user_sends(alice, group, f"/check rumour number {n} about a dam")
+        await bot_api.wait_until_idle(quiet=3.0, timeout=60)
+        texts = [m.plain or "" for m in bot_api.messages_to(group)]
+        unfinished = await bot.services.database.inbox.unfinished()
+    skipped = [t for t in texts if "skipping some" in t]
+    assert len(skipped) == 1  # told once, not once per skipped message
+    assert len(texts) - 1 == MAX_BACKLOG  # the backlog was answered, the rest skipped
+    assert unfinished == 0  # skipped updates are done with, not handled again at restart
