@@ -32,6 +32,11 @@ SHARED_STATE_DAYS = 2
 STAFF_CACHE_SECONDS = 10.0
 
 
+# One unsolicited reply of a kind per chat in this many seconds (see `Services.may_say`).
+QUIET_SECONDS = 60.0
+_MAX_QUIET_ENTRIES = 50_000
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -50,6 +55,7 @@ class Services:
     _staff: set[int] = field(default_factory=set)
     _staff_until: float = 0.0
     _staff_reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _said: OrderedDict[tuple[int, str], float] = field(default_factory=OrderedDict)
 
     @property
     def shared(self) -> bool:
@@ -132,6 +138,22 @@ class Services:
     def note_staff(self, user_id: int) -> None:
         """A moderator seen acting now is staff even before the next read of the list."""
         self._staff.add(user_id)
+
+    def may_say(self, chat_id: int, what: str) -> bool:
+        """Whether a reply nobody asked for as such (a refusal, a usage hint, "too fast",
+        the greeting in a group) may go to this chat now: one of each kind per chat every
+        `QUIET_SECONDS`. Someone hammering a command then costs the chat, and Telegram's
+        per-chat limit, one reply a minute instead of one each time."""
+        now = time.monotonic()
+        key = (chat_id, what)
+        last = self._said.get(key)
+        if last is not None and now - last < QUIET_SECONDS:
+            return False
+        self._said[key] = now
+        self._said.move_to_end(key)
+        while len(self._said) > _MAX_QUIET_ENTRIES:
+            self._said.popitem(last=False)
+        return True
 
     async def allow_check(self, user_id: int) -> bool:
         if not self.shared:

@@ -920,10 +920,26 @@ class Repository:
 
     # --- audit -----------------------------------------------------------------------------
 
-    async def latest_audit(self, limit: int = 20) -> list[AuditEvent]:
+    async def latest_audit(
+        self,
+        limit: int = 20,
+        *,
+        user_id: int | None = None,
+        action: str | None = None,
+        refusals: bool = False,
+    ) -> list[AuditEvent]:
+        """The latest audit events, newest first; refused attempts only when asked for
+        (by `refusals`, or `action="refused"`)."""
+        query = select(AuditEvent)
+        if user_id is not None:
+            query = query.where(col(AuditEvent.actor_id) == user_id)
+        if action is not None:
+            query = query.where(col(AuditEvent.action) == action)
+        elif not refusals:
+            query = query.where(col(AuditEvent.action) != "refused")
         async with self.session() as session:
-            query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
-            return list((await session.execute(query)).scalars())
+            ordered = query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+            return list((await session.execute(ordered.limit(limit))).scalars())
 
 
 def audit_event(
@@ -1400,9 +1416,31 @@ class StaffRepository:
             return {int(user_id) for user_id in (await session.execute(query)).scalars()}
 
     async def record_refusal(self, user_id: int, what: str) -> None:
-        """Attempts by non-moderators are kept in the audit trail too."""
+        """Attempts by non-moderators are kept in the audit trail too, one row per person
+        and command an hour, counting the attempts: a flood of them must not push the real
+        changes out of sight."""
+        since = utcnow() - dt.timedelta(hours=1)
         async with self._sessions() as session, session.begin():
-            session.add(audit_event(Actor(user_id, ""), "refused", "access", what[:200]))
+            row = (
+                await session.execute(
+                    select(AuditEvent)
+                    .where(
+                        col(AuditEvent.action) == "refused",
+                        col(AuditEvent.actor_id) == user_id,
+                        col(AuditEvent.entity_key) == what[:200],
+                        col(AuditEvent.at) >= since,
+                    )
+                    .order_by(col(AuditEvent.id).desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                event = audit_event(Actor(user_id, ""), "refused", "access", what[:200])
+                event.after = {"times": 1}
+                session.add(event)
+            else:
+                row.after = {"times": int((row.after or {}).get("times", 1)) + 1}
+                row.at = utcnow()
 
     async def undo_last(self, actor: Actor) -> AuditEvent | None:
         """Revert this moderator's latest change to an incident; returns what was undone."""

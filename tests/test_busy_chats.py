@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.processing import MAX_BACKLOG
 from tests.double import BotApiDouble
-from tests.running_bot import running_bot
+from tests.running_bot import Moderator, running_bot
 
 
 async def test_a_private_chat_is_answered_while_a_busy_group_waits(
@@ -55,3 +55,38 @@ async def test_a_chat_backlog_is_capped_and_the_chat_is_told_once(
     assert len(skipped) == 1  # told once, not once per skipped message
     assert len(texts) - 1 == MAX_BACKLOG  # the backlog was answered, the rest skipped
     assert unfinished == 0  # skipped updates are done with, not handled again at restart
+
+
+async def test_someone_over_the_limit_is_told_so_once_not_at_every_message(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    eager = bot_api.add_user(921, "Eager")
+    chat = bot_api.add_private_chat(eager)
+    async with running_bot(bot_api, tmp_path, CHECKS_PER_MINUTE="2"):
+        for n in range(12):
+            bot_api.user_sends(eager, chat, f"a dragon was seen over Lisbon, sighting {n}")
+        await bot_api.wait_until_idle(quiet=1.0, timeout=30)
+    texts = [m.plain or "" for m in bot_api.messages_to(chat)]
+    assert sum("faster than I can answer" in t for t in texts) == 1
+    assert len(texts) == 3  # two answers and one "too fast", not ten of them
+
+
+async def test_audit_hides_refusals_unless_asked_and_filters_by_person_and_kind(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    admin_user, stranger = bot_api.add_user(931, "Admin"), bot_api.add_user(932, "Stranger")
+    admin = Moderator(bot_api, admin_user, bot_api.add_private_chat(admin_user))
+    stranger_chat = bot_api.add_private_chat(stranger)
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS="931"):
+        await admin.send("/edit idlib-disputed-attack country Syrian Arab Republic")
+        # Fewer than a chat's backlog holds, so that every one of them is handled.
+        for _ in range(MAX_BACKLOG - 2):
+            bot_api.user_sends(stranger, stranger_chat, "/delete idlib-disputed-attack")
+        await bot_api.wait_until_idle(quiet=1.0, timeout=60)
+        changes = await admin.send("/audit 5")
+        refusals = await admin.send("/audit 5 refusals kind=refused")
+        mine = await admin.send("/audit 5 user=932")
+    assert "update incident idlib-disputed-attack" in (changes.plain or "")
+    assert "refused" not in (changes.plain or "")
+    assert f"refused access delete ×{MAX_BACKLOG - 2}" in (refusals.plain or "")
+    assert "Nothing in the audit log matches." in (mine.plain or "")  # refusals hidden

@@ -120,10 +120,12 @@ async def respond_to_claim(
     language = await language_for(context, user)
     if user is not None and not await svc.allow_check(user.id):
         outcome.set("rate_limited")
-        await reply_html(reply_to, HTML.text(t(language, "too_fast")))
+        if svc.may_say(reply_to.chat.id, "too_fast"):
+            await reply_html(reply_to, HTML.text(t(language, "too_fast")))
         return
     if not claim:
-        await reply_html(reply_to, HTML.text(t(language, "empty_claim")))
+        if svc.may_say(reply_to.chat.id, "empty_claim"):
+            await reply_html(reply_to, HTML.text(t(language, "empty_claim")))
         return
     channel, post_id = forwarded_post(source_message) if source_message else (None, None)
     answer = await svc.checker.check_forwarded(
@@ -203,6 +205,7 @@ async def _check_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     claim, source = asked_claim(message, context.bot.username)
     if not claim:
         language = await language_for(context, update.effective_user)
-        await reply_html(message, HTML.text(t(language, "check_usage")))
+        if services(context).may_say(message.chat.id, "check_usage"):
+            await reply_html(message, HTML.text(t(language, "check_usage")))
         return
     await respond_to_claim(update, context, claim, reply_to=message, source_message=source)

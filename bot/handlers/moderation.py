@@ -77,13 +77,16 @@ def staff_only(*, admin: bool = False) -> Callable[[Handler], Handler]:
                 await svc.database.staff.record_refusal(user.id, what)
                 await _refuse(
                     update,
+                    svc,
                     "Only admins can do that."
                     if admin and role
                     else "This is for moderators only.",
                 )
                 return None
             if chat.type != ChatType.PRIVATE:
-                await _refuse(update, "Moderator commands work only in a private chat with me.")
+                await _refuse(
+                    update, svc, "Moderator commands work only in a private chat with me."
+                )
                 return None
             return await handler(update, context)
 
@@ -92,10 +95,14 @@ def staff_only(*, admin: bool = False) -> Callable[[Handler], Handler]:
     return decorate
 
 
-async def _refuse(update: Update, text: str) -> None:
+async def _refuse(update: Update, svc: Services, text: str) -> None:
+    """Say why, the same words once a minute per chat: a pop-up for a button (it answers
+    the press, which Telegram expects), a message otherwise."""
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message is not None:
+    elif update.effective_message is not None and svc.may_say(
+        update.effective_message.chat.id, f"refusal: {text}"
+    ):
         await update.effective_message.reply_text(text)
 
 
@@ -1053,20 +1060,40 @@ async def dismiss(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @staff_only()
 async def audit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
-    arg = (context.args or ["15"])[0]
-    if not arg.isdigit() or not 1 <= int(arg) <= 100:
-        await say(update, usage("Usage: /audit [how many, 1-100]"))
-        return
-    events = await svc.database.repository.latest_audit(int(arg))
+    limit, user_id, action, refusals = 15, None, None, False
+    for arg in context.args or []:
+        name, _, value = arg.partition("=")
+        if arg.isdigit() and 1 <= int(arg) <= 100:
+            limit = int(arg)
+        elif arg == "refusals":
+            refusals = True
+        elif name == "user" and value.lstrip("-").isdigit():
+            user_id = int(value)
+        elif name == "kind" and value:
+            action = value[:40]
+        else:
+            await say(
+                update,
+                usage(
+                    "Usage: /audit [how many, 1-100] [user=ID] [kind=ACTION] [refusals]\n"
+                    "Refused attempts by non-moderators are left out unless you add refusals."
+                ),
+            )
+            return
+    events = await svc.database.repository.latest_audit(
+        limit, user_id=user_id, action=action, refusals=refusals
+    )
     if not events:
-        await say(update, "The audit log is empty.")
+        await say(update, "Nothing in the audit log matches.")
         return
     lines = ["<b>Latest changes</b>"]
     for event in events:
         who = event.actor_label or (str(event.actor_id) if event.actor_id else "system")
+        times = int((event.after or {}).get("times", 1)) if event.action == "refused" else 1
         lines.append(
             f"{event.at:%Y-%m-%d %H:%M} {HTML.text(who)}: {HTML.text(event.action)} "
             f"{HTML.text(event.entity)} <code>{HTML.text(shorten(event.entity_key, 60))}</code>"
+            + (f" ×{times}" if times > 1 else "")
         )
     for text in split_message(["\n".join(lines)]):
         await say(update, text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
 from bot.handlers.checks import language_for
@@ -16,6 +16,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
+    if message.chat.type != ChatType.PRIVATE and not services(context).may_say(
+        message.chat.id, "start"
+    ):
+        return  # a group sees the greeting once a minute, however often it is asked for
     language = await language_for(context, update.effective_user)
     await message.reply_text(
         HTML.text(t(language, "start", bot=context.bot.username or "")),
