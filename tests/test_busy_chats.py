@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.processing import MAX_BACKLOG
 from tests.double import BotApiDouble
-from tests.running_bot import Moderator, running_bot
+from tests.running_bot import Moderator, keyboard_data, running_bot
 
 
 async def test_a_private_chat_is_answered_while_a_busy_group_waits(
@@ -90,3 +90,21 @@ async def test_audit_hides_refusals_unless_asked_and_filters_by_person_and_kind(
     assert "refused" not in (changes.plain or "")
     assert f"refused access delete ×{MAX_BACKLOG - 2}" in (refusals.plain or "")
     assert "Nothing in the audit log matches." in (mine.plain or "")  # refusals hidden
+
+
+async def test_button_presses_count_against_the_same_limit_as_checks(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    presser = bot_api.add_user(941, "Presser")
+    chat = bot_api.add_private_chat(presser)
+    async with running_bot(bot_api, tmp_path, CHECKS_PER_MINUTE="3"):
+        bot_api.user_sends(presser, chat, "Did rebels kill 40 Syrian soldiers in Idlib?")
+        (answer,) = await bot_api.wait_for_messages(chat, 1)
+        sources = keyboard_data(answer)["Sources"]
+        presses = [bot_api.user_presses(presser, answer, sources) for _ in range(6)]
+        for press in presses:
+            await bot_api.wait_for_callback_answer(press)
+        await bot_api.wait_until_idle()
+    texts = [a.text or "" for a in bot_api.callback_answers()]
+    # One check and two presses fit in three a minute; the other presses are refused.
+    assert sum("faster than I can answer" in t for t in texts) == 4

@@ -29,6 +29,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     language = await language_for(context, update.effective_user)
+    user = update.effective_user
+    # A press costs what a check costs (a lookup, an edit, a write): the same limit holds.
+    if user is not None and not await services(context).allow_check(user.id):
+        await query.answer(t(language, "too_fast"), show_alert=False)
+        return
     parts = (query.data or "").split(":")
     kind, args = parts[0], parts[1:]
     handled = False
