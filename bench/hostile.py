@@ -1,6 +1,7 @@
 """The worst a single message can cost: pathological inputs against a normal one.
 
     python bench/hostile.py [--length 4096] [--repeat 5]
+    python bench/hostile.py --datasets      # hostile 20 MB dataset uploads instead
 
 Every input is cut to `--length` characters (Telegram's limit for a message's text is
 4096), read and matched by the real matcher (the bundled sample plus 2,000 synthetic
@@ -8,6 +9,11 @@ incidents indexed), best of `--repeat` runs each. The baseline is a normal messa
 same length: a long channel post about the reference case, repeated to fill it. A
 pattern that backtracks shows as a ratio far above 1; linear work stays near it.
 Last line: worst_ms= normal_ms= ratio= worst= (the name of the worst input).
+
+With --datasets: files of 20 MB (the most Telegram lets a bot download) shaped to hurt the
+validator, each validated in a fresh process as an upload is; prints each one's verdict,
+time and peak resident memory against the same for the bundled sample, last line
+worst_rss_mb= sample_rss_mb= worst_s= worst=.
 """
 
 from __future__ import annotations
@@ -83,11 +89,82 @@ def best_ms(matcher: ClaimMatcher, text: str, repeat: int) -> float:
     return min(times)
 
 
+MB = 1024 * 1024
+HOSTILE_FILES: dict[str, Callable[[int], bytes]] = {
+    "nested arrays": lambda n: b'{"format": ' + b"[" * (n // 2) + b"]" * (n // 2) + b"}",
+    "unclosed brackets": lambda n: b"[" * n,
+    "nested objects": lambda n: b'{"incidents": [' + b'{"a":' * (n // 6),
+    "one long string": lambda n: b'{"format": "' + b"x" * (n - 20) + b'"}',
+    "many tiny incidents": lambda n: b'{"incidents": [' + b"{}," * (n // 3 - 10) + b"{}]}",
+    "many keys": lambda n: b'{"incidents": [{' + b'"k":1,' * (n // 6 - 10) + b'"k":1}]}',
+    "past the limit": lambda n: b'{"format": "' + b"x" * (n + 100) + b'"}',
+}
+
+
+def _validate_in_child(path: str) -> None:
+    """Validate one file in this (fresh) process; print verdict, seconds, peak RSS in MB."""
+    import resource
+
+    from domain.dataset import MAX_BYTES, validate
+
+    started = time.perf_counter()
+    with open(path, "rb") as handle:
+        data = handle.read()
+    report = validate(lambda: __import__("io").BytesIO(data), max_bytes=MAX_BYTES)
+    took = time.perf_counter() - started
+    verdict = "valid" if report.ok else str(report.errors[0])[:70]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{took:.2f}\t{peak:.0f}\t{verdict}")
+
+
+def datasets() -> int:
+    import subprocess
+    import tempfile
+
+    from domain.dataset import MAX_BYTES, SAMPLE_PATH
+
+    rows: list[tuple[str, float, float, str]] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        files = {"the bundled sample": SAMPLE_PATH.read_bytes()}
+        files.update({name: make(MAX_BYTES) for name, make in HOSTILE_FILES.items()})
+        for name, data in files.items():
+            path = Path(scratch) / "upload.json"
+            path.write_bytes(data)
+            child = subprocess.run(
+                [sys.executable, __file__, "--validate-file", str(path)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if child.returncode != 0:
+                rows.append((name, 0.0, 0.0, f"CRASHED: {child.stderr.strip()[-80:]}"))
+                continue
+            took, peak, verdict = child.stdout.strip().split("\t", 2)
+            rows.append((name, float(took), float(peak), verdict))
+            print(f"{name:<22} {len(data) / MB:6.1f} MB {float(took):6.2f} s "
+                  f"{float(peak):6.0f} MB  {verdict}")  # fmt: skip
+    sample_rss = rows[0][2]
+    worst = max(rows[1:], key=lambda row: row[2])
+    slowest = max(row[1] for row in rows[1:])
+    print(
+        f"worst_rss_mb={worst[2]:.0f} sample_rss_mb={sample_rss:.0f} worst_s={slowest:.2f} "
+        f"worst={worst[0].replace(' ', '_')}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=int, default=4096)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--datasets", action="store_true", help="hostile dataset uploads")
+    parser.add_argument("--validate-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.validate_file:
+        _validate_in_child(args.validate_file)
+        return 0
+    if args.datasets:
+        return datasets()
     matcher = ClaimMatcher()
     matcher.upsert(document_for(reference_incident()))
     for doc in synthetic(2000):

@@ -44,6 +44,7 @@ DATA_DIR = Path(__file__).parent / "data"
 SCHEMA_PATH = DATA_DIR / "dataset.schema.json"
 SAMPLE_PATH = DATA_DIR / "idlib-reference.json"
 MAX_LISTED_ERRORS = 100
+MAX_COUNTED_ERRORS = 1000
 _MAX_MESSAGE = 200
 
 Opener = Callable[[], IO[bytes]]
@@ -75,12 +76,20 @@ class ValidationReport:
         if len(self.errors) < MAX_LISTED_ERRORS:
             self.errors.append(DatasetError(path, message))
 
+    @property
+    def given_up(self) -> bool:
+        """Enough problems to refuse the file and show what to fix first; reading further
+        would only cost time (a file of millions of broken records cost minutes)."""
+        return self.error_count >= MAX_COUNTED_ERRORS
+
     def describe(self) -> str:
         if self.ok:
             return f"valid: {self.source_count} sources, {self.incident_count} incidents"
         lines = [f"{self.error_count} problem(s) found; nothing was imported."]
         lines.extend(str(error) for error in self.errors)
-        if self.error_count > len(self.errors):
+        if self.given_up:
+            lines.append(f"… and more: reading stopped after {MAX_COUNTED_ERRORS} problems")
+        elif self.error_count > len(self.errors):
             lines.append(f"… and {self.error_count - len(self.errors)} more")
         return "\n".join(lines)
 
@@ -101,71 +110,119 @@ class _Item:
     value: Any
 
 
-class _ValueBuilder:
-    """Builds one JSON value from ijson events and says when it is complete."""
+# Deeper than this, a value is refused: a real incident nests five levels (incident ->
+# accounts -> account -> figures -> figure), and every level kept costs memory per event.
+MAX_DEPTH = 16
+# Telegram hands a bot files of at most 20 MB; a dataset a moderator uploads is no bigger.
+MAX_BYTES = 20 * 1024 * 1024
 
-    def __init__(self) -> None:
-        self._builder = ijson.ObjectBuilder()
-        self._depth = 0
 
-    def feed(self, event: str, value: Any) -> bool:
-        self._builder.event(event, value)
+class DatasetTooLarge(ValueError):
+    """The file is bigger, or nests deeper, than a dataset can."""
+
+
+class _Bounded:
+    """A byte stream that refuses to be read past `limit` bytes."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._left = limit
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        self._left -= len(chunk)
+        if self._left < 0:
+            raise DatasetTooLarge(f"the file is larger than {self._limit // (1024 * 1024)} MB")
+        return chunk
+
+
+def _build(events: Iterator[tuple[str, Any]], event: str, value: Any, depth: int) -> Any:
+    """One JSON value from ijson's basic events, starting at (`event`, `value`), which sits
+    `depth` levels into the document; refused once it nests past `MAX_DEPTH`."""
+    builder = ijson.ObjectBuilder()
+    level = 0
+    while True:
+        builder.event(event, value)
         if event in ("start_map", "start_array"):
-            self._depth += 1
+            level += 1
+            if depth + level > MAX_DEPTH:
+                raise DatasetTooLarge(f"values nest deeper than {MAX_DEPTH} levels")
         elif event in ("end_map", "end_array"):
-            self._depth -= 1
-        return self._depth == 0
-
-    @property
-    def value(self) -> Any:
-        return self._builder.value
+            level -= 1
+        if level == 0:
+            return builder.value
+        event, value = next(events)
 
 
-def _scan(stream: IO[bytes]) -> Iterator[_Item]:
-    """Yield top-level values, and each source and incident as a separate item."""
-    events = ijson.parse(stream, use_float=True)
-    prefix, event, value = next(events)
+def _pass_over(events: Iterator[tuple[str, Any]], event: str, depth: int) -> None:
+    """Read past one value without building it (still bounded in depth)."""
+    level = 0
+    while True:
+        if event in ("start_map", "start_array"):
+            level += 1
+            if depth + level > MAX_DEPTH:
+                raise DatasetTooLarge(f"values nest deeper than {MAX_DEPTH} levels")
+        elif event in ("end_map", "end_array"):
+            level -= 1
+        if level == 0:
+            return
+        event, _ = next(events)
+
+
+def _scan(
+    stream: IO[bytes], max_bytes: int | None = None, skip: frozenset[str] = frozenset()
+) -> Iterator[_Item]:
+    """Yield top-level values, and each source and incident as a separate item.
+
+    Reads ijson's basic events, which carry no path: a path per event grows with the
+    nesting, and a file of nothing but brackets made it cost memory in the square of its
+    size. Depth is bounded instead (`MAX_DEPTH`), and where asked, size (`max_bytes`).
+    """
+    bounded = _Bounded(stream, max_bytes) if max_bytes is not None else stream
+    events = ijson.basic_parse(bounded, use_float=True)
+    event, value = next(events)
     if event != "start_map":
-        yield _Item("top", "", value if event not in ("start_array",) else [])
+        if event == "start_array":
+            _build(events, event, value, 0)  # read to its end: the file must be JSON
+            yield _Item("top", "", [])
+        else:
+            yield _Item("top", "", value)
         return
-    key: str | None = None
-    builder: _ValueBuilder | None = None
-    index = -1
-    for prefix, event, value in events:
-        if builder is not None:
-            if builder.feed(event, value):
-                if key in ("sources", "incidents") and prefix == f"{key}.item":
-                    yield _Item(key, index, builder.value)
+    key = ""
+    for event, value in events:
+        if event == "end_map":
+            return
+        if event == "map_key":
+            key = value
+            continue
+        if key in ("sources", "incidents") and event == "start_array":
+            index = -1
+            for inner, inner_value in events:
+                if inner == "end_array":
+                    break
+                index += 1
+                if key in skip:
+                    _pass_over(events, inner, 2)
                 else:
-                    yield _Item("top", key or "", builder.value)
-                builder = None
+                    yield _Item(key, index, _build(events, inner, inner_value, 2))
+            yield _Item("top", key, [])  # marks that the section was present
             continue
-        if prefix == "":
-            if event == "map_key":
-                key = value
-                index = -1
-            continue
-        if key in ("sources", "incidents") and prefix == key:
-            if event == "start_array":
-                continue
-            if event == "end_array":
-                yield _Item("top", key, [])  # marks that the section was present
-                continue
-        if key in ("sources", "incidents") and prefix == f"{key}.item":
-            index += 1
-        builder = _ValueBuilder()
-        if builder.feed(event, value):
-            if key in ("sources", "incidents") and prefix == f"{key}.item":
-                yield _Item(key, index, builder.value)
-            else:
-                yield _Item("top", key or "", builder.value)
-            builder = None
+        yield _Item("top", key, _build(events, event, value, 1))
 
 
-def _items(opener: Opener, report: ValidationReport) -> Iterator[_Item]:
+def _items(
+    opener: Opener,
+    report: ValidationReport,
+    max_bytes: int | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> Iterator[_Item]:
+    """The file's items; those of the sections in `skip` are read past, not built."""
     with opener() as stream:
         try:
-            yield from _scan(stream)
+            yield from _scan(stream, max_bytes, skip)
+        except DatasetTooLarge as refused:
+            report.add("$", f"not a dataset: {refused}")
         except (ijson.JSONError, ijson.IncompleteJSONError, ValueError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
             report.add("$", f"not valid JSON ({_short(first_line)})")
@@ -315,17 +372,22 @@ def _check_incident(
             seen.add(stance["point"])
 
 
-def validate(opener: Opener, existing_sources: Iterable[str] = ()) -> ValidationReport:
+def validate(
+    opener: Opener, existing_sources: Iterable[str] = (), *, max_bytes: int | None = None
+) -> ValidationReport:
     """Check a whole dataset without keeping it in memory.
 
-    `existing_sources` are source ids already stored, which accounts may refer to.
+    `existing_sources` are source ids already stored, which accounts may refer to; a file
+    longer than `max_bytes` (an upload: `MAX_BYTES`) is refused with one message.
     """
     report = ValidationReport()
     top_keys: set[str] = set()
     sources: set[str] = set(existing_sources)
     file_sources: set[str] = set()
     # Sources may follow incidents in the file, so they are collected in a first pass.
-    for item in _items(opener, report):
+    for item in _items(opener, report, max_bytes, skip=frozenset({"incidents"})):
+        if report.given_up:
+            return report
         if item.section == "sources":
             report.source_count += 1
             base = f"sources[{item.key}]"
@@ -346,6 +408,8 @@ def validate(opener: Opener, existing_sources: Iterable[str] = ()) -> Validation
     sources |= file_sources
     incident_keys: set[str] = set()
     for item in _items(opener, ValidationReport()):
+        if report.given_up:
+            return report
         if item.section != "incidents":
             continue
         report.incident_count += 1

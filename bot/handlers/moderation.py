@@ -8,6 +8,7 @@ transaction with its audit event, and visible to the very next check.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
 import logging
@@ -26,7 +27,7 @@ from bot.render import HTML, Button, inline_markup, shorten, split_message
 from bot.services import Services, services
 from db.datasets import export_dataset, import_dataset
 from db.repository import Actor, NotFoundError, RepositoryError
-from domain import moderation
+from domain import dataset, moderation
 from domain.dataset import DatasetInvalid, validate
 from domain.model import IncidentView, Role, SourceKind, SourceView, Stance
 from domain.moderation import InputError
@@ -1126,7 +1127,11 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await say(update, "⚠️ That file is larger than the 20 MB a bot can download.")
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
-    report = validate(lambda: io.BytesIO(data), await svc.database.repository.source_keys())
+    known = await svc.database.repository.source_keys()
+    # Up to 20 MB of someone's JSON: read off the event loop, so other chats go on.
+    report = await asyncio.to_thread(
+        validate, lambda: io.BytesIO(data), known, max_bytes=dataset.MAX_BYTES
+    )
     if not report.ok:
         for text in _report_messages(report.describe()):
             await say(update, text)
