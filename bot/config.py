@@ -65,6 +65,7 @@ class Settings:
     publisher_name: str = "factcheck-bot"
     match_index: str = "memory"
     semantic_matching: str = "auto"
+    unmatched_retention_days: int = 180
 
     @property
     def webhook_mode(self) -> bool:
@@ -155,6 +156,9 @@ def load_settings(
     match_index = parse(
         "MATCH_INDEX", "memory", _choice("memory", "postgres"), "memory or postgres"
     )
+    retention = parse(
+        "UNMATCHED_RETENTION_DAYS", 180, _non_negative, "a whole number of days, 0 to keep all"
+    )
     semantic = parse(
         "SEMANTIC_MATCHING", "auto", _choice("auto", "off"), "auto or off"
     )
@@ -189,6 +193,7 @@ def load_settings(
         publisher_name=get("PUBLISHER_NAME", "factcheck-bot") or "factcheck-bot",
         match_index=match_index,
         semantic_matching=semantic,
+        unmatched_retention_days=retention,
     )
 
 

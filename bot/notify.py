@@ -9,7 +9,7 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 
 from bot.i18n import t
-from bot.render import HTML, answer_keyboard, answer_messages, inline_markup, shorten
+from bot.render import HTML, answer_keyboard, answer_messages, inline_markup
 from bot.services import Services
 from db.repository import Actor
 
@@ -29,10 +29,12 @@ async def link_claim(
     told = 0
     for follow_up in follow_ups:
         language = follow_up.language or svc.settings.default_language
-        answer = await svc.checker.answer_for(incident_key, claim=follow_up.claim)
+        answer = await svc.checker.answer_for(incident_key)
         if answer is None:
             break
-        header = HTML.text(t(language, "follow_up", claim=shorten(follow_up.claim, 200)))
+        # The queue entry's wording is whoever asked first: quoting it to everyone else
+        # would pass one person's message, links and all, to strangers.
+        header = HTML.text(t(language, "follow_up", day=follow_up.asked_on.strftime("%d.%m.%Y")))
         try:
             await bot.send_message(follow_up.chat_id, header, parse_mode=ParseMode.HTML)
             keyboard = inline_markup(answer_keyboard(answer, language))

@@ -167,6 +167,10 @@ class Services:
         await self.database.shared.prune(older, int(time.time() // 60) - 5)
         await self.database.drafts.prune(FORM_TIMEOUT)
         await self.database.uploads.prune(FORM_TIMEOUT)
+        days = self.settings.unmatched_retention_days
+        if days:
+            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+            await self.database.community.forget_unmatched(cutoff)
 
     async def incidents_changed(self, keys: list[str]) -> None:
         """Make moderators' edits visible to the very next check."""

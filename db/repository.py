@@ -970,7 +970,9 @@ class FollowUp:
     user_id: int
     chat_id: int
     language: str | None
-    claim: str
+    asked_on: dt.date
+    """When they asked: what a follow-up reminds them by. Not the wording, which may be
+    someone else's (one queue entry gathers everyone who sent the same claim)."""
 
 
 @dataclass(frozen=True)
@@ -1023,6 +1025,22 @@ class CommunityRepository:
             [UnmatchedClaim(normalized, claim, user_id, chat_id, language)]
         )
         return query_id
+
+    async def forget_unmatched(self, older_than: dt.datetime) -> int:
+        """Delete the claims last asked before `older_than`, with who asked them (their
+        user and chat ids): the retention of what people sent that matched nothing.
+        Returns how many claims went."""
+        async with self._sessions() as session, session.begin():
+            old = select(col(UnmatchedQuery.id)).where(
+                col(UnmatchedQuery.last_asked_at) < older_than
+            )
+            await session.execute(
+                delete(UnmatchedAsker).where(col(UnmatchedAsker.query_id).in_(old))
+            )
+            gone = await session.execute(
+                delete(UnmatchedQuery).where(col(UnmatchedQuery.last_asked_at) < older_than)
+            )
+            return int(getattr(gone, "rowcount", 0) or 0)
 
     async def record_unmatched_many(self, claims: Sequence[UnmatchedClaim]) -> list[int]:
         """Queue many unmatched claims in one transaction; their query ids, in order.
@@ -1251,7 +1269,7 @@ class CommunityRepository:
                 )
             )
             return [
-                FollowUp(query_id, a.user_id, a.chat_id, a.language, row.sample_text)
+                FollowUp(query_id, a.user_id, a.chat_id, a.language, a.asked_at.date())
                 for a in askers
             ]
 

@@ -179,7 +179,9 @@ async def test_no_record_queues_the_claim_once_and_follows_up(
         # The claim's wording now finds the incident directly.
         bot_api.user_sends(bob, bob_chat, claim)
         _, again = await bot_api.wait_for_messages(bob_chat, 2)
-    assert "Update on a claim you sent" in (header.plain or "")
+    assert "Update on a claim you sent me on" in (header.plain or "")
+    # Alice's follow-up quotes nobody's message: the wording on record is Bob's.
+    assert claim.upper() not in (header.plain or "") and claim not in (header.plain or "")
     assert "Idlib" in (body.plain or "")
     assert len(bot_api.messages_to(bob_chat)) == 2  # Bob did not ask for a follow-up
     assert "Idlib" in (again.plain or "")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import io
 import json
 from typing import Any
 
 import pytest
+import sqlalchemy
 
 from db import migrate
 from db.database import Database
@@ -573,3 +575,29 @@ async def test_a_second_upload_waiting_for_import_replaces_the_first(database: D
     await uploads.put(7, 7, "file-c", "c.json")
     assert await uploads.take(7, 7, max_age=dt.timedelta(hours=1)) == ("file-c", "c.json")
     assert await uploads.take(7, 7, max_age=dt.timedelta(hours=1)) is None
+
+
+async def test_unmatched_claims_and_their_askers_are_forgotten_after_the_retention(
+    database: Database,
+) -> None:
+    community = database.community
+    old = await community.record_unmatched(
+        "old rumour", "Old rumour, call +1 555 0100", user_id=7, chat_id=7, language="en"
+    )
+    recent = await community.record_unmatched(
+        "new rumour", "New rumour", user_id=8, chat_id=8, language="en"
+    )
+    async with database.engine.begin() as connection:
+        await connection.execute(
+            sqlalchemy.text("UPDATE unmatched_query SET last_asked_at = :at WHERE id = :id"),
+            {"at": dt.datetime.now(dt.UTC) - dt.timedelta(days=200), "id": old},
+        )
+    gone = await community.forget_unmatched(dt.datetime.now(dt.UTC) - dt.timedelta(days=180))
+    assert gone == 1
+    assert [entry.id for entry in await community.open_queue()] == [recent]
+    assert await community.want_follow_up(old, 7, 7) is False  # who asked it is gone too
+    async with database.engine.connect() as connection:
+        askers = await connection.execute(
+            sqlalchemy.text("SELECT user_id FROM unmatched_asker ORDER BY user_id")
+        )
+        assert [row[0] for row in askers] == [8]
