@@ -895,27 +895,38 @@ class Repository:
     ) -> IncidentView:
         """Soft-delete an incident, or undo that; the record itself is kept."""
         async with self.session() as session, session.begin():
-            row = (
-                await session.execute(select(Incident).where(col(Incident.key) == key))
-            ).scalar_one_or_none()
-            if row is None:
-                raise NotFoundError("incident", key)
-            row.deleted_at = utcnow() if deleted else None
-            row.version += 1
-            row.updated_at = utcnow()
-            session.add(IncidentChange(incident_key=key, at=utcnow()))
-            await session.flush()
-            view = (await self._assemble(session, [row]))[0]
-            session.add(
-                audit_event(
-                    actor,
-                    audit_action or ("delete" if deleted else "restore"),
-                    "incident",
-                    key,
-                    None,
-                    None,
-                )
+            return await self.set_deleted_in(session, key, deleted, actor, audit_action)
+
+    async def set_deleted_in(
+        self,
+        session: AsyncSession,
+        key: str,
+        deleted: bool,
+        actor: Actor,
+        audit_action: str | None = None,
+    ) -> IncidentView:
+        """`set_incident_deleted` inside the caller's transaction."""
+        row = (
+            await session.execute(select(Incident).where(col(Incident.key) == key))
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError("incident", key)
+        row.deleted_at = utcnow() if deleted else None
+        row.version += 1
+        row.updated_at = utcnow()
+        session.add(IncidentChange(incident_key=key, at=utcnow()))
+        await session.flush()
+        view = (await self._assemble(session, [row]))[0]
+        session.add(
+            audit_event(
+                actor,
+                audit_action or ("delete" if deleted else "restore"),
+                "incident",
+                key,
+                None,
+                None,
             )
+        )
         return view
 
     # --- audit -----------------------------------------------------------------------------
@@ -1240,6 +1251,11 @@ class CommunityRepository:
                         added_by=actor.user_id,
                     )
                 )
+            # Linking changes what the incident is found by: it is an edit of the incident
+            # (a new version, an incident audit event), so that an undo or a stale form
+            # of someone else's sees it.
+            incident.version += 1
+            incident.updated_at = utcnow()
             session.add(IncidentChange(incident_key=incident_key, at=utcnow()))
             row.status = QueueStatus.LINKED
             row.linked_incident_id = incident.id
@@ -1262,10 +1278,10 @@ class CommunityRepository:
                 audit_event(
                     actor,
                     "link",
-                    "queue",
-                    str(query_id),
-                    {"claim": row.sample_text},
-                    {"incident": incident_key, "phrase": phrase},
+                    "incident",
+                    incident_key,
+                    {"query": query_id, "phrase_added": exists is None},
+                    {"query": query_id, "phrase": phrase},
                 )
             )
             return [
@@ -1461,59 +1477,108 @@ class StaffRepository:
                 row.at = utcnow()
 
     async def undo_last(self, actor: Actor) -> AuditEvent | None:
-        """Revert this moderator's latest change to an incident; returns what was undone."""
-        async with self._sessions() as session:
+        """Revert this moderator's latest change exactly, or refuse with the reason.
+
+        The latest change of any kind counts: if it is one that cannot be reverted here
+        (an edit of a source, a dismissal), that is said, rather than reaching past it to
+        an older incident change. The check that nobody else changed the incident since,
+        the revert and the mark that it was undone are one transaction, with the
+        incident's row locked: another moderator's edit cannot slip in between.
+        """
+        repository = self._repository
+        async with repository.session() as session, session.begin():
             undone = select(col(AuditEvent.entity_key)).where(
                 col(AuditEvent.actor_id) == actor.user_id, col(AuditEvent.action) == "undo"
             )
-            query = (
-                select(AuditEvent)
-                .where(
-                    col(AuditEvent.actor_id) == actor.user_id,
-                    col(AuditEvent.entity) == "incident",
-                    col(AuditEvent.action).in_(["create", "update", "delete", "restore"]),
-                    cast(col(AuditEvent.id), String).not_in(undone),
+            event: AuditEvent | None = (
+                await session.execute(
+                    select(AuditEvent)
+                    .where(
+                        col(AuditEvent.actor_id) == actor.user_id,
+                        col(AuditEvent.action).not_in(_NOT_CHANGES),
+                        cast(col(AuditEvent.id), String).not_in(undone),
+                    )
+                    .order_by(col(AuditEvent.id).desc())
+                    .limit(1)
                 )
-                .order_by(col(AuditEvent.id).desc())
-                .limit(1)
-            )
-            event: AuditEvent | None = (await session.execute(query)).scalar_one_or_none()
-        if event is None:
-            return None
-        async with self._sessions() as session:
+            ).scalar_one_or_none()
+            if event is None:
+                return None
+            if event.entity != "incident" or event.action not in _UNDOABLE:
+                raise RepositoryError(
+                    f"your latest change ({event.action} of {event.entity} "
+                    f"{event.entity_key}) is not one /undo can revert; change it back by hand"
+                )
+            key = event.entity_key
+            locked = (
+                await session.execute(
+                    select(col(Incident.id)).where(col(Incident.key) == key).with_for_update()
+                )
+            ).first()
+            if locked is None:
+                raise NotFoundError("incident", key)
             later = (
                 await session.execute(
-                    select(AuditEvent).where(
+                    select(col(AuditEvent.id)).where(
                         col(AuditEvent.id) > event.id,
                         col(AuditEvent.entity) == "incident",
-                        col(AuditEvent.entity_key) == event.entity_key,
+                        col(AuditEvent.entity_key) == key,
                         col(AuditEvent.actor_id).is_distinct_from(actor.user_id),
                     )
                 )
             ).first()
-        if later is not None:
-            # Reverting now would silently drop what someone else changed since.
-            raise ConflictError("incident", event.entity_key, 0, 0)
-        repository = self._repository
-        key = event.entity_key
-        # Reverts are audited as "revert", so a later undo never undoes an undo.
-        if event.action in ("create", "restore"):
-            await repository.set_incident_deleted(key, True, actor, audit_action="revert")
-        elif event.action == "delete":
-            await repository.set_incident_deleted(key, False, actor, audit_action="revert")
-        elif event.before is not None:
-            sources = {s.key: s for s in await repository.list_sources(include_deleted=True)}
-            previous = parse_incident(event.before, sources)
-            current = await repository.get_incident(key)
-            await repository.save_incident(
-                previous,
-                actor,
-                expected_version=current.version if current else None,
-                audit_action="revert",
-            )
-        async with self._sessions() as session, session.begin():
+            if later is not None:
+                # Reverting now would silently drop what someone else changed since.
+                raise ConflictError("incident", key, 0, 0)
+            # Reverts are audited as "revert", so a later undo never undoes an undo.
+            if event.action in ("create", "restore"):
+                await repository.set_deleted_in(session, key, True, actor, "revert")
+            elif event.action == "delete":
+                await repository.set_deleted_in(session, key, False, actor, "revert")
+            elif event.action == "link":
+                await self._unlink(session, event, actor)
+            elif event.before is not None:
+                sources = {s.key: s for s in await repository.list_sources(include_deleted=True)}
+                previous = parse_incident(event.before, sources)
+                current = await repository._incident_in(session, key, fresh=True)
+                await repository.save_incidents(
+                    [previous],
+                    actor,
+                    session,
+                    expected_versions={key: current.version},
+                    audit_action="revert",
+                )
             session.add(audit_event(actor, "undo", "audit", str(event.id)))
         return event
+
+    async def _unlink(self, session: AsyncSession, event: AuditEvent, actor: Actor) -> None:
+        """Take back a link: the phrase it added goes, the claim returns to the queue."""
+        before, after = event.before or {}, event.after or {}
+        incident = (
+            await session.execute(select(Incident).where(col(Incident.key) == event.entity_key))
+        ).scalar_one()
+        if before.get("phrase_added"):
+            await session.execute(
+                delete(MatchPhrase).where(
+                    col(MatchPhrase.incident_id) == incident.id,
+                    col(MatchPhrase.text) == str(after.get("phrase", "")),
+                )
+            )
+        query = await session.get(UnmatchedQuery, int(after.get("query", 0)))
+        if query is not None and query.status == QueueStatus.LINKED:
+            query.status = QueueStatus.OPEN
+            query.linked_incident_id = None
+            query.resolved_by = None
+            query.resolved_at = None
+        incident.version += 1
+        incident.updated_at = utcnow()
+        session.add(IncidentChange(incident_key=event.entity_key, at=utcnow()))
+        session.add(audit_event(actor, "revert", "incident", event.entity_key, after, before))
+
+
+# Audit actions that are not changes a moderator made: never what /undo looks at.
+_NOT_CHANGES = ("undo", "revert", "refused")
+_UNDOABLE = frozenset({"create", "update", "delete", "restore", "link"})
 
 
 CHANGES_PER_READ = 10_000

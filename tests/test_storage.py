@@ -16,7 +16,7 @@ import sqlalchemy
 from db import migrate
 from db.database import Database
 from db.datasets import export_claim_review, export_dataset, import_dataset
-from db.repository import Actor, ConflictError
+from db.repository import Actor, ConflictError, RepositoryError
 from domain import dataset
 from domain.dataset import SAMPLE_PATH
 from domain.model import IncidentView, Stance
@@ -601,3 +601,58 @@ async def test_unmatched_claims_and_their_askers_are_forgotten_after_the_retenti
             sqlalchemy.text("SELECT user_id FROM unmatched_asker ORDER BY user_id")
         )
         assert [row[0] for row in askers] == [8]
+
+
+async def test_undo_never_drops_a_phrase_another_moderator_linked(database: Database) -> None:
+    from domain import moderation
+
+    await import_sample(database)
+    repo, community = database.repository, database.community
+    editor, linker = Actor(1, "editor"), Actor(2, "linker")
+    current = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert current is not None
+    await repo.save_incident(
+        moderation.edit_incident(current, "title", "Edited title"), editor, expected_version=1
+    )
+    query = await community.record_unmatched(
+        "a rumour about idlib", "A rumour about Idlib", user_id=5, chat_id=5, language="en"
+    )
+    await community.link_query(query, REFERENCE_INCIDENT_KEY, linker)
+    linked = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert linked is not None and linked.version == 3  # the link is an edit of the incident
+    with pytest.raises(ConflictError):
+        await database.staff.undo_last(editor)  # would drop the linker's phrase
+    stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert stored is not None and "A rumour about Idlib" in stored.phrases
+    assert stored.title == "Edited title"
+    # The linker's own undo takes the link back exactly: phrase gone, claim queued again.
+    undone = await database.staff.undo_last(linker)
+    assert undone is not None and undone.action == "link"
+    stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert stored is not None and "A rumour about Idlib" not in stored.phrases
+    assert [entry.id for entry in await community.open_queue()] == [query]
+
+
+async def test_undo_after_a_source_edit_refuses_rather_than_reach_past_it(
+    database: Database,
+) -> None:
+    from domain import moderation
+
+    await import_sample(database)
+    repo = database.repository
+    editor = Actor(1, "editor")
+    current = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert current is not None
+    await repo.save_incident(
+        moderation.edit_incident(current, "title", "Edited title"), editor, expected_version=1
+    )
+    source = (await repo.list_sources())[0]
+    await repo.save_source(
+        dataclasses.replace(source, affiliation="Edited affiliation"),
+        editor,
+        expected_version=source.version,
+    )
+    with pytest.raises(RepositoryError, match="not one /undo can revert"):
+        await database.staff.undo_last(editor)
+    stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert stored is not None and stored.title == "Edited title"  # the older edit stands
