@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
 import httpx
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
@@ -22,6 +22,7 @@ replying_to: ContextVar[int | None] = ContextVar("replying_to", default=None)
 
 Answer = bool | dict[str, Any] | list[dict[str, Any]]
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_NO_PREVIEW_JSON: dict[str, Any] = {"is_disabled": True}
 
 
 async def send_html(
@@ -30,7 +31,7 @@ async def send_html(
     text: str,
     *,
     reply_to: int | None = None,
-    keyboard: InlineKeyboardMarkup | None = None,
+    keyboard: InlineKeyboardMarkup | Mapping[str, Any] | None = None,
 ) -> int:
     """Send an HTML message (as a reply, if `reply_to`); returns its message id.
 
@@ -39,14 +40,16 @@ async def send_html(
     under load, for a result only its id is wanted from. It goes through the same rate
     limiter and retries as every other request.
     """
+    # Plain JSON throughout: building python-telegram-bot objects only to serialize them
+    # again was a good part of a reply's cost under load.
     data: dict[str, Any] = {
         "chat_id": chat_id,
         "text": text,
         "parse_mode": ParseMode.HTML,
-        "link_preview_options": NO_PREVIEW,
+        "link_preview_options": _NO_PREVIEW_JSON,
     }
     if reply_to is not None:
-        data["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
+        data["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
     if keyboard is not None:
         data["reply_markup"] = keyboard
     sent = await bot._post("sendMessage", data)

@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -81,6 +81,27 @@ class Button:
 
 
 Keyboard = list[list[Button]]
+
+
+def markup_json(keyboard: Keyboard) -> dict[str, Any] | None:
+    """The Bot API's JSON for an inline keyboard, built directly: a reply's buttons as
+    python-telegram-bot objects cost more to build and serialize than the reply itself."""
+    if not keyboard:
+        return None
+    rows = []
+    for row in keyboard:
+        buttons = []
+        for button in row:
+            item: dict[str, Any] = {"text": button.label}
+            if button.data is not None:
+                item["callback_data"] = button.data
+            if button.url is not None:
+                item["url"] = button.url
+            if button.switch_inline is not None:
+                item["switch_inline_query_current_chat"] = button.switch_inline
+            buttons.append(item)
+        rows.append(buttons)
+    return {"inline_keyboard": rows}
 
 
 def inline_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
@@ -338,11 +359,13 @@ def no_record_message(language: str, query_id: int | None) -> tuple[str, Keyboar
 
 
 def _common_start(texts: Sequence[str]) -> str:
-    shortest = min(texts, key=len)
-    for index, char in enumerate(shortest):
-        if any(text[index] != char for text in texts):
-            return shortest[:index]
-    return shortest
+    first, last = min(texts), max(texts)  # the others lie between: their start is shared
+    length = 0
+    for a, b in zip(first, last, strict=False):
+        if a != b:
+            break
+        length += 1
+    return first[:length]
 
 
 def candidate_labels(candidates: Sequence[CandidateSummary], width: int = 60) -> list[str]:

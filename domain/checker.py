@@ -31,6 +31,7 @@ from domain.matching import (
     StoredMatcher,
     passage_digest,
     passage_of,
+    warm_up,
 )
 from domain.model import IncidentDocument, IncidentView, document_for, short_key
 
@@ -119,6 +120,7 @@ class ClaimChecker:
 
     async def load(self) -> int:
         """Make every stored incident matchable; returns how many there are."""
+        warm_up()
         if self.stored is not None:
             count = await self.stored.load()
             stored = await self._store.count_incidents()

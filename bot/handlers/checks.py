@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from telegram import (
     Chat,
-    InlineKeyboardMarkup,
     Message,
     MessageOriginChannel,
     Update,
@@ -26,7 +27,7 @@ from bot.render import (
     ambiguous_message,
     answer_keyboard,
     answer_messages,
-    inline_markup,
+    markup_json,
     no_record_message,
 )
 from bot.services import Services, services
@@ -99,7 +100,7 @@ def sent_on(message: Message) -> dt.date:
 
 
 async def reply_html(
-    message: Message, text: str, keyboard: InlineKeyboardMarkup | None = None
+    message: Message, text: str, keyboard: Mapping[str, Any] | None = None
 ) -> None:
     await send_html(
         message.get_bot(), message.chat.id, text, reply_to=message.message_id, keyboard=keyboard
@@ -149,7 +150,7 @@ async def send_answer(
         await send_full_answer(reply_to, answer, language)
     elif answer.status is MatchStatus.AMBIGUOUS:
         text, keyboard = ambiguous_message(answer, language)
-        await reply_html(reply_to, text, inline_markup(keyboard))
+        await reply_html(reply_to, text, markup_json(keyboard))
     else:
         query_id = None
         if user is not None:
@@ -161,7 +162,7 @@ async def send_answer(
                 language=language,
             )
         text, keyboard = no_record_message(language, query_id if private else None)
-        await reply_html(reply_to, text, inline_markup(keyboard))
+        await reply_html(reply_to, text, markup_json(keyboard))
     outcome.set(result)
     svc.metrics.checks.labels(result).inc()
 
@@ -170,7 +171,7 @@ async def send_full_answer(
     reply_to: Message, answer: Answer, language: str, view: View = "summary"
 ) -> None:
     messages = answer_messages(answer, language, view)
-    keyboard = inline_markup(answer_keyboard(answer, language, view))
+    keyboard = markup_json(answer_keyboard(answer, language, view))
     # The buttons go under the first message, the one a view change edits.
     for n, text in enumerate(messages):
         await reply_html(reply_to, text, keyboard if n == 0 else None)

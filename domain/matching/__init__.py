@@ -13,6 +13,7 @@ from domain.matching._evidence import Facts, facts_from_json, facts_to_json
 from domain.matching._fuzzy import one_edit_patterns
 from domain.matching._matcher import ClaimMatcher
 from domain.matching._names import Variant
+from domain.matching._places import warm_up
 from domain.matching._scoring import (
     Candidate,
     KindWeight,
@@ -57,4 +58,5 @@ __all__ = [
     "passage_digest",
     "passage_of",
     "unavailable_reason",
+    "warm_up",
 ]

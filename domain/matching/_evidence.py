@@ -21,7 +21,7 @@ that a message that says where and when is answered with more confidence.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Final
@@ -261,12 +261,15 @@ def evidence(
     incident_terms: AbstractSet[str],
     alternatives: Mapping[str, Sequence[str]],
     weighed: Sequence[tuple[str, str, float]],
+    rarity: Callable[[str], float] = lambda term: 1.0,
 ) -> Evidence:
     """How the message's places, dates, names and words fit one incident.
 
     `alternatives` maps a message term to the other terms that may stand for it (its typo
     corrections, the spellings of its name group): a name is held if any of them is.
-    `weighed` is (term, script of its word, IDF) for each distinct term of the message.
+    `weighed` is (term, script of its word, IDF) for each distinct term of the message;
+    `rarity` is a term's IDF over the largest possible one (0..1): naming a place that
+    hundreds of incidents share says less than naming one only a few have.
     """
     if not facts.places:
         # A record without a place (a bare claim) is too thin for what a message says
@@ -282,7 +285,7 @@ def evidence(
     named = elsewhere = nearby = 0.0
     for mention in message.places:
         if held(mention.variant, own):
-            named = 1.0
+            named = max(named, max(rarity(t) for t in mention.variant))
             continue
         if held(mention.variant, incident_terms) or not mention.sure:
             continue  # named in the record, if not as its place; or perhaps not a place

@@ -23,6 +23,7 @@ import gettext
 import hashlib
 import json
 import logging
+import math
 import os
 import threading
 import unicodedata
@@ -40,7 +41,7 @@ from domain.normalize import Analysis, name_terms
 log = logging.getLogger(__name__)
 
 # Bump when the cached index's layout or its filters change.
-_FORMAT: Final = 4
+_FORMAT: Final = 5
 _MIN_POPULATION: Final = 15000
 _MAJOR_POPULATION: Final = 100_000
 _SCRIPTS_OF_INTEREST: Final = ("latin", "cyrillic", "arabic")
@@ -297,20 +298,100 @@ def _after_locative(analysis: Analysis, index: int) -> bool:
     return len(word) > 3 and word[0] == "ب" and _script(word) == "arabic"
 
 
+# Of each language, the words at or above this frequency are kept (zipf 2 is once per
+# hundred million words): below it a word counts as rare, which is all that is asked of
+# the others than English (`COMMON_ZIPF`); English also tells transliterations apart.
+_KEPT_ZIPF: Final = {"en": 2.0, "ru": COMMON_ZIPF, "uk": COMMON_ZIPF, "ar": COMMON_ZIPF}
+# Kept in tenths, as small integers (which Python shares): a tenth of the memory of floats.
+Frequencies = dict[str, dict[str, int]]
+_frequencies: Frequencies | None = None
+
+
+def _frequency_tables() -> Frequencies:
+    """Per language, word -> Zipf frequency in tenths, for the words common enough to matter.
+
+    wordfreq's full tables of English, Russian, Ukrainian and Arabic hold two million
+    words and 300 MB; what is kept here is a twentieth of that, cached on disk beside
+    the gazetteer, so a process never loads the full tables after its first start.
+    """
+    global _frequencies
+    with _lock:
+        if _frequencies is None:
+            _frequencies = _load_frequencies()
+        return _frequencies
+
+
+def _load_frequencies() -> Frequencies:
+    path = _cache_path().with_name(f"frequencies-{_FORMAT}-{_wordfreq_version()}.txt")
+    tables: Frequencies = {language: {} for language in _KEPT_ZIPF}
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            language, word, tenths = line.split("\t")
+            tables[language][word] = int(tenths)
+        return tables
+    except (OSError, ValueError, KeyError):
+        tables = {language: {} for language in _KEPT_ZIPF}
+    try:
+        from wordfreq import get_frequency_dict
+    except ImportError:
+        log.warning("wordfreq is not installed: every word counts as rare")
+        return tables
+    for language, floor in _KEPT_ZIPF.items():
+        table = tables[language]
+        for word, frequency in get_frequency_dict(language).items():
+            zipf = math.log10(frequency) + 9.0 if frequency > 0 else 0.0
+            if zipf >= floor and "\t" not in word and "\n" not in word:
+                table[word] = round(zipf * 10)
+    get_frequency_dict.cache_clear()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(f".{os.getpid()}.tmp")
+        scratch.write_text(
+            "\n".join(
+                f"{language}\t{word}\t{tenths}"
+                for language, table in tables.items()
+                for word, tenths in table.items()
+            ),
+            encoding="utf-8",
+        )
+        scratch.replace(path)
+    except OSError as problem:
+        log.info("word frequencies: not cached (%s)", problem)
+    return tables
+
+
+def _wordfreq_version() -> str:
+    try:
+        return metadata.version("wordfreq")
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
 @lru_cache(maxsize=1 << 16)
 def _zipf(word: str) -> float:
     """How common a word is in its language (wordfreq's Zipf scale: 3 is once per
-    million words; Russian and Ukrainian share Cyrillic, so the commoner counts)."""
-    from wordfreq import zipf_frequency
-
+    million words; Russian and Ukrainian share Cyrillic, so the commoner counts). Words
+    rarer than a language's `_KEPT_ZIPF` read as 0."""
+    tables = _frequency_tables()
     script = _script(word)
     if script == "latin":
-        return float(zipf_frequency(word, "en"))
-    if script == "cyrillic":
-        return float(max(zipf_frequency(word, "ru"), zipf_frequency(word, "uk")))
-    if script == "arabic":
-        return float(zipf_frequency(word, "ar"))
-    return 0.0
+        tenths = tables["en"].get(word, 0)
+    elif script == "cyrillic":
+        tenths = max(tables["ru"].get(word, 0), tables["uk"].get(word, 0))
+    elif script == "arabic":
+        tenths = tables["ar"].get(word, 0)
+    else:
+        tenths = 0
+    return tenths / 10
+
+
+def warm_up() -> None:
+    """Load the gazetteer and the word frequencies of every language now, not at the first
+    message: a long-running process then holds them among what it froze at start, out of
+    the garbage collector's walks (loaded later, they made every full collection 50 times
+    longer and held up replies under load)."""
+    world()
+    _frequency_tables()
 
 
 def _common(word: str) -> bool:

@@ -134,9 +134,9 @@ _NUMBER_WEIGHT: Final = 3.0
 # Stage-2 model over the features of `Ranker.features`, fitted by logistic regression on
 # the claim-retrieval train splits (bench/quality.py --fit --bench ct2020_en,ct2021_2a_en
 # --split train).
-_MODEL_BIAS: Final = -17.312
+_MODEL_BIAS: Final = -17.286
 _MODEL_WEIGHTS: Final = (
-    11.358, 4.070, 4.978, 2.008, -7.248, -1.827, 0.817, -10.033, -0.000, -8.801, -1.553
+    11.303, 4.097, 5.029, 2.290, -7.225, -1.830, 0.858, -9.987, -0.000, -8.630, -1.493
 )  # fmt: skip
 FEATURES: Final = (
     "relative",
@@ -153,10 +153,10 @@ FEATURES: Final = (
 )
 # The same model with the semantic stage's two features added (`SEMANTIC_FEATURES`),
 # used when the message and every shortlisted incident have a vector.
-_SEMANTIC_BIAS: Final = -8.133
+_SEMANTIC_BIAS: Final = -8.166
 _SEMANTIC_WEIGHTS: Final = (
-    4.117, 3.064, 3.098, 2.230, -6.895, -1.761, 0.784, -10.352, -0.000, -9.002, -1.803,
-    0.000, 98.260, 25.889, 35.741,
+    4.115, 3.083, 3.177, 2.512, -6.982, -1.763, 0.845, -10.350, -0.000, -8.808, -1.723,
+    0.000, 97.425, 25.650, 36.995,
 )  # fmt: skip
 SEMANTIC_FEATURES: Final = (
     *FEATURES,
@@ -432,10 +432,16 @@ class Ranker:
         # The lead of a long forward carries its claim; the rest is framing and appeals.
         lead = dict(list(scripts.items())[:_LEAD_TERMS])
         weighed = [(term, script, stats.term_idf(term)) for term, script in lead.items()]
+
+        def rarity(term: str) -> float:
+            return min(stats.term_idf(term) / rare, 1.0) if rare else 1.0
+
         rows = [
             (
                 *self.features(query, entry, entry.score / top if top else 0.0, rare, stats),
-                *evidence(message, entry.facts, entry.terms, query.alternatives, weighed).row(),
+                *evidence(
+                    message, entry.facts, entry.terms, query.alternatives, weighed, rarity
+                ).row(),
             )
             for entry in shortlist
         ]
