@@ -184,7 +184,11 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
         if args.dry_run:
             from domain.dataset import validate
 
-            report = validate(opener, await database.repository.source_keys())
+            report = validate(
+                opener,
+                await database.repository.source_keys(),
+                existing_posts=await database.repository.post_owners(),
+            )
             print(report.describe())
             return EXIT_OK if report.ok else EXIT_FAILED
         try:

@@ -50,7 +50,11 @@ async def import_dataset(
     label: str = "",
 ) -> ImportResult:
     """Validate, then import. Raises `dataset.DatasetInvalid` and writes nothing on errors."""
-    report = dataset.validate(opener, existing_sources=await repository.source_keys())
+    report = dataset.validate(
+        opener,
+        existing_sources=await repository.source_keys(),
+        existing_posts=await repository.post_owners(),
+    )
     if not report.ok:
         raise dataset.DatasetInvalid(report)
     file_sources = list(dataset.read_sources(opener))

@@ -457,6 +457,17 @@ class Repository:
             for point_key, by_stance in grouped.items()
         ]
 
+    async def post_owners(self) -> dict[tuple[str, int], str]:
+        """Every recorded channel post, by the incident it belongs to (deleted ones too: a
+        post stays claimed while its incident can be restored)."""
+        async with self.session() as session:
+            rows = await session.execute(
+                select(
+                    col(KnownPostRecord.channel), col(KnownPostRecord.message_id), col(Incident.key)
+                ).join(Incident, col(KnownPostRecord.incident_id) == col(Incident.id))
+            )
+            return {(channel, int(message_id)): key for channel, message_id, key in rows}
+
     async def incident_for_post(self, channel: str, message_id: int) -> str | None:
         async with self.session() as session:
             query = (

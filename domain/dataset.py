@@ -329,10 +329,34 @@ def _schema_errors(definition: str, value: Any, base: str, report: ValidationRep
 
 
 def _check_incident(
-    incident: dict[str, Any], base: str, known_sources: set[str], report: ValidationReport
+    incident: dict[str, Any],
+    base: str,
+    known_sources: set[str],
+    report: ValidationReport,
+    posts: dict[tuple[str, int], str] | None = None,
 ) -> None:
-    """Cross-references inside an incident that a schema cannot express."""
+    """Cross-references inside an incident that a schema cannot express.
+
+    `posts` maps each channel post already claimed (stored, or earlier in the file) to
+    its incident: a post belongs to one incident, and the import would fail on a second.
+    """
     key = incident["id"]
+    phrases: set[str] = set()
+    for i, phrase in enumerate(incident.get("phrases", [])):
+        text = phrase.strip()
+        if text in phrases:
+            report.add(f"{base}.phrases[{i}]", f"duplicate phrase {_short(repr(text))}")
+        phrases.add(text)
+    if posts is not None:
+        for i, post in enumerate(incident.get("posts", [])):
+            where = (post["channel"], post["message_id"])
+            owner = posts.setdefault(where, key)
+            if owner != key:
+                report.add(
+                    f"{base}.posts[{i}]",
+                    f"post {post['channel']}/{post['message_id']} is already recorded for "
+                    f"incident {owner!r}",
+                )
     point_keys: set[str] = set()
     for i, point in enumerate(incident.get("points", [])):
         if point["id"] in point_keys:
@@ -373,13 +397,19 @@ def _check_incident(
 
 
 def validate(
-    opener: Opener, existing_sources: Iterable[str] = (), *, max_bytes: int | None = None
+    opener: Opener,
+    existing_sources: Iterable[str] = (),
+    *,
+    max_bytes: int | None = None,
+    existing_posts: Mapping[tuple[str, int], str] | None = None,
 ) -> ValidationReport:
     """Check a whole dataset without keeping it in memory.
 
-    `existing_sources` are source ids already stored, which accounts may refer to; a file
-    longer than `max_bytes` (an upload: `MAX_BYTES`) is refused with one message.
+    `existing_sources` are source ids already stored, which accounts may refer to;
+    `existing_posts` the channel posts already recorded, by the incident they belong to;
+    a file longer than `max_bytes` (an upload: `MAX_BYTES`) is refused with one message.
     """
+    posts = dict(existing_posts or {})
     report = ValidationReport()
     top_keys: set[str] = set()
     sources: set[str] = set(existing_sources)
@@ -418,7 +448,7 @@ def validate(
             if item.value["id"] in incident_keys:
                 report.add(f"{base}.id", f"duplicate incident id {item.value['id']!r}")
             incident_keys.add(item.value["id"])
-            _check_incident(item.value, base, sources, report)
+            _check_incident(item.value, base, sources, report, posts)
         else:
             # Cross-references are still worth reporting where the shape allows checking
             # them, so one upload shows every problem at once.

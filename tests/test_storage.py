@@ -4,6 +4,7 @@ and concurrent edits conflict instead of overwriting each other."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import datetime as dt
 import io
@@ -656,3 +657,27 @@ async def test_undo_after_a_source_edit_refuses_rather_than_reach_past_it(
         await database.staff.undo_last(editor)
     stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     assert stored is not None and stored.title == "Edited title"  # the older edit stands
+
+
+async def test_a_duplicated_phrase_or_a_post_of_another_incident_is_refused_before_writing(
+    database: Database,
+) -> None:
+    data = sample()
+    data["incidents"][0]["posts"] = [{"channel": "@example_news", "message_id": 4242}]
+    await import_dataset(database.repository, opener(data), MODERATOR)
+    before = await database.repository.count_incidents()
+
+    other = copy.deepcopy(data["incidents"][0])
+    other["id"] = "another-incident"
+    other["phrases"] = ["the same words", "the same words"]
+    again = sample()
+    again["incidents"] = [other]
+    with pytest.raises(dataset.DatasetInvalid) as refused:
+        await import_dataset(database.repository, opener(again), MODERATOR)
+    problems = {str(error) for error in refused.value.report.errors}
+    assert "incidents[0].phrases[1]: duplicate phrase 'the same words'" in problems
+    assert (
+        "incidents[0].posts[0]: post @example_news/4242 is already recorded for incident "
+        f"{REFERENCE_INCIDENT_KEY!r}" in problems
+    )
+    assert await database.repository.count_incidents() == before  # nothing written

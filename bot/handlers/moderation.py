@@ -1128,9 +1128,14 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     known = await svc.database.repository.source_keys()
+    posts = await svc.database.repository.post_owners()
     # Up to 20 MB of someone's JSON: read off the event loop, so other chats go on.
     report = await asyncio.to_thread(
-        validate, lambda: io.BytesIO(data), known, max_bytes=dataset.MAX_BYTES
+        validate,
+        lambda: io.BytesIO(data),
+        known,
+        max_bytes=dataset.MAX_BYTES,
+        existing_posts=posts,
     )
     if not report.ok:
         for text in _report_messages(report.describe()):
