@@ -157,7 +157,7 @@ def build_application(settings: Settings, svc: Services) -> Application:  # type
         )
     )
     application.add_handler(
-        CallbackQueryHandler(moderation.upload_answer, pattern=r"^m:(no)?import$")
+        CallbackQueryHandler(moderation.upload_answer, pattern=r"^m:(no)?import(all)?$")
     )
     application.add_handler(CallbackQueryHandler(moderation.refuse_forged, pattern=r"^m:"))
     application.add_handler(CommandHandler("start", users.start, filters=NEW))

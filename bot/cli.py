@@ -17,10 +17,17 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.services import make_checker
 from db import migrate
 from db.database import Database, SampleData
-from db.datasets import backup, export_claim_review, export_dataset, import_dataset, restore
+from db.datasets import (
+    backup,
+    export_claim_review,
+    export_dataset,
+    import_dataset,
+    plan_import,
+    restore,
+)
 from db.engine import DatabaseUrlError
 from db.repository import Actor
-from domain.dataset import DatasetInvalid
+from domain.dataset import DatasetInvalid, validate
 from domain.matching import unavailable_reason
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -51,7 +58,19 @@ def _parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("import", help="validate a dataset file, then import it")
     load.add_argument("file", type=Path, help="dataset JSON file")
-    load.add_argument("--dry-run", action="store_true", help="only validate; write nothing")
+    load.add_argument(
+        "--dry-run", action="store_true", help="validate and say what would change; write nothing"
+    )
+    load.add_argument(
+        "--restore-deleted",
+        action="store_true",
+        help="bring back incidents deleted here that the file holds (left deleted otherwise)",
+    )
+    load.add_argument(
+        "--overwrite-newer",
+        action="store_true",
+        help="overwrite incidents edited here since the file was exported (kept otherwise)",
+    )
 
     dump = commands.add_parser("export", help="write every incident as a dataset file")
     dump.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
@@ -181,23 +200,41 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(database: Database) -> int:
         started = time.monotonic()
+        report = validate(
+            opener,
+            await database.repository.source_keys(),
+            existing_posts=await database.repository.post_owners(),
+        )
+        if not report.ok:
+            print(report.describe(), file=sys.stderr)
+            return EXIT_FAILED
+        plan = await plan_import(database.repository, opener)
         if args.dry_run:
-            from domain.dataset import validate
-
-            report = validate(
-                opener,
-                await database.repository.source_keys(),
-                existing_posts=await database.repository.post_owners(),
-            )
             print(report.describe())
-            return EXIT_OK if report.ok else EXIT_FAILED
+            print(plan.describe())
+            return EXIT_OK
+        leave: list[str] = []
         try:
+            if plan.restored and not args.restore_deleted:
+                leave += plan.restored
+                print(
+                    f"{len(plan.restored)} incident(s) deleted here stay deleted "
+                    f"(--restore-deleted brings them back): {', '.join(plan.restored[:10])}"
+                )
+            if plan.newer_here and not args.overwrite_newer:
+                leave += plan.newer_here
+                print(
+                    f"{len(plan.newer_here)} incident(s) edited here since the file was exported "
+                    f"are kept (--overwrite-newer replaces them): {', '.join(plan.newer_here[:10])}"
+                )
             result = await import_dataset(
                 database.repository,
                 opener,
                 Actor.cli(),
                 progress=_progress_printer(),
                 label=path.name,
+                leave=leave,
+                validated=report,
             )
         except DatasetInvalid as invalid:
             print(invalid.report.describe(), file=sys.stderr)

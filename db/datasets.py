@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from db.repository import Actor, Repository, SaveOutcome, audit_event
@@ -41,6 +41,82 @@ class ImportResult:
         return [*self.incidents.created, *self.incidents.updated]
 
 
+@dataclass(frozen=True)
+class ImportPlan:
+    """What importing a file would do to each of its incidents, by id."""
+
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    """Deleted here; the import would bring them back."""
+    unchanged: list[str] = field(default_factory=list)
+    newer_here: list[str] = field(default_factory=list)
+    """Changed here after the file was exported; the import would overwrite those edits."""
+
+    @property
+    def needs_choice(self) -> bool:
+        return bool(self.restored or self.newer_here)
+
+    @property
+    def held_back(self) -> list[str]:
+        """What an import without an explicit choice leaves as it is."""
+        return [*self.restored, *self.newer_here]
+
+    def describe(self, shown: int = 10) -> str:
+        lines = [
+            f"{len(self.new)} new, {len(self.changed)} changed ({len(self.newer_here)} of them "
+            f"edited here since the file was exported), {len(self.restored)} deleted here, "
+            f"{len(self.unchanged)} unchanged"
+        ]
+        overwrite = "edited here since the file was exported (the import would overwrite)"
+        for label, keys in (
+            ("new", self.new),
+            ("changed", self.changed),
+            ("deleted here (the import would restore)", self.restored),
+            (overwrite, self.newer_here),
+        ):
+            if keys:
+                more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
+                lines.append(f"{label}: {', '.join(keys[:shown])}{more}")
+        return "\n".join(lines)
+
+
+async def plan_import(repository: Repository, opener: dataset.Opener) -> ImportPlan:
+    """Compare a validated file with what is stored, incident by incident."""
+    exported_at = dataset.read_exported_at(opener)
+    known = {s.key: s for s in await repository.list_sources(include_deleted=True)}
+    known.update((s.key, s) for s in dataset.read_sources(opener))
+    plan = ImportPlan()
+    batch: list[IncidentView] = []
+
+    async def compare(incidents: list[IncidentView]) -> None:
+        stored = await repository.incident_states(i.key for i in incidents)
+        for incident in incidents:
+            state = stored.get(incident.key)
+            if state is None:
+                plan.new.append(incident.key)
+                continue
+            view, deleted_at, updated_at = state
+            same = dataset.incident_to_json(view) == dataset.incident_to_json(incident)
+            if deleted_at is not None:
+                plan.restored.append(incident.key)
+            elif same:
+                plan.unchanged.append(incident.key)
+            else:
+                plan.changed.append(incident.key)
+                if exported_at is not None and updated_at > exported_at:
+                    plan.newer_here.append(incident.key)
+
+    for incident in dataset.read_incidents(opener, known):
+        batch.append(incident)
+        if len(batch) >= BATCH_SIZE:
+            await compare(batch)
+            batch = []
+    if batch:
+        await compare(batch)
+    return plan
+
+
 async def import_dataset(
     repository: Repository,
     opener: dataset.Opener,
@@ -48,9 +124,15 @@ async def import_dataset(
     *,
     progress: Progress | None = None,
     label: str = "",
+    leave: Collection[str] = (),
+    validated: dataset.ValidationReport | None = None,
 ) -> ImportResult:
-    """Validate, then import. Raises `dataset.DatasetInvalid` and writes nothing on errors."""
-    report = dataset.validate(
+    """Validate, then import. Raises `dataset.DatasetInvalid` and writes nothing on errors.
+
+    Incidents whose ids are in `leave` are left as they are (see `ImportPlan.held_back`).
+    `validated` is the report of a validation just made of the same file, not repeated.
+    """
+    report = validated or dataset.validate(
         opener,
         existing_sources=await repository.source_keys(),
         existing_posts=await repository.post_owners(),
@@ -68,7 +150,10 @@ async def import_dataset(
         sources_outcome = await repository.save_sources(file_sources, actor, session)
         batch: list[IncidentView] = []
         done = 0
+        left = set(leave)
         for incident in dataset.read_incidents(opener, known):
+            if incident.key in left:
+                continue
             batch.append(incident)
             if len(batch) >= BATCH_SIZE:
                 _merge(incidents_outcome, await _save(repository, batch, actor, session))

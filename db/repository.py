@@ -214,6 +214,23 @@ class Repository:
             )
             return {view.key: view for view in await self._assemble(session, rows)}
 
+    async def incident_states(
+        self, keys: Iterable[str]
+    ) -> dict[str, tuple[IncidentView, dt.datetime | None, dt.datetime]]:
+        """Stored incidents by key, deleted ones too, each with when it was deleted (None if
+        live) and last changed: what an import of them would do."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        async with self.session() as session:
+            rows = (
+                (await session.execute(select(Incident).where(col(Incident.key).in_(wanted))))
+                .scalars()
+                .all()
+            )
+            views = {view.key: view for view in await self._assemble(session, rows)}
+            return {row.key: (views[row.key], row.deleted_at, row.updated_at) for row in rows}
+
     async def iter_incidents(
         self, *, batch_size: int = 500, include_deleted: bool = False
     ) -> AsyncIterator[IncidentView]:

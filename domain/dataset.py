@@ -484,6 +484,16 @@ _TOP_LEVEL = {
 }
 
 
+def read_exported_at(opener: Opener) -> dt.datetime | None:
+    """When a validated dataset was exported, if it says so."""
+    for item in _items(opener, ValidationReport(), skip=frozenset({"sources", "incidents"})):
+        if item.section == "top" and item.key == "exported_at" and isinstance(item.value, str):
+            with contextlib.suppress(ValueError):
+                moment = dt.datetime.fromisoformat(item.value.replace("Z", "+00:00"))
+                return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return None
+
+
 def read_extras(opener: Opener) -> dict[str, list[Any]]:
     """The backup-only sections (moderators, queue) of a validated dataset."""
     extras: dict[str, list[Any]] = {"moderators": [], "queue": []}

@@ -499,3 +499,36 @@ async def test_cancel_works_even_when_an_earlier_answer_no_longer_fits(
     assert cancelled.plain == "Cancelled; nothing was saved."
     assert left is None
     assert stored is not None and len(stored.accounts) == 4
+
+
+async def test_an_older_export_neither_revives_deleted_incidents_nor_overwrites_newer_edits(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)) as bot:
+        mod = await _admin(bot_api)
+        exported = await mod.send("/export")
+        assert exported.document is not None
+        old = json.loads(exported.document.data)
+        twin = dict(old["incidents"][0], id="idlib-twin", title="A twin of the Idlib case")
+        twin["posts"], twin["phrases"] = [], []
+        old["incidents"].append(twin)
+        # Since the export: one incident edited here, another (imported first) deleted.
+        repository = bot.services.database.repository
+        bot_api.user_sends_document(mod.user, mod.chat, "first.json", json.dumps(old).encode())
+        first = (await bot_api.wait_for_messages(mod.chat, 2))[-1]
+        await mod.press("Import", first)
+        await mod.send("/edit idlib-disputed-attack title Edited after the export")
+        await mod.send("/delete idlib-twin")
+        seen = len(bot_api.messages_to(mod.chat))
+        bot_api.user_sends_document(mod.user, mod.chat, "old.json", json.dumps(old).encode())
+        question = (await bot_api.wait_for_messages(mod.chat, seen + 1))[-1]
+        plan = question.plain or ""
+        done = await mod.press("Import", question)
+        edited = await repository.get_incident("idlib-disputed-attack")
+        twin_now = await repository.get_incident("idlib-twin")
+    assert "deleted here (the import would restore): idlib-twin" in plan
+    assert "edited here since the file was exported (the import would overwrite): " in plan
+    assert "Import all" in keyboard_data(question)  # replacing them takes its own button
+    assert "left as they were" in (done.plain or "")
+    assert edited is not None and edited.title == "Edited after the export"
+    assert twin_now is None  # still deleted

@@ -3,6 +3,7 @@ settings it needs, run as the image runs them."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -92,3 +93,15 @@ def test_deploy_files_document_every_setting(path: str) -> None:
         assert names <= documented, names - documented
     else:
         assert "factcheck" in text
+
+
+def test_import_dry_run_says_what_would_change_by_id(tmp_path: Path) -> None:
+    data = json.loads((ROOT / "domain" / "data" / "idlib-reference.json").read_text("utf-8"))
+    data["incidents"][0]["title"] = "Retitled"
+    path = tmp_path / "retitle.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    run(["check", "warm up the database"], tmp_path)  # creates it, with the sample
+    result = run(["import", "--dry-run", str(path)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "0 new, 1 changed" in result.stdout
+    assert "changed: idlib-disputed-attack" in result.stdout

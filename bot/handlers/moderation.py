@@ -9,6 +9,7 @@ transaction with its audit event, and visible to the very next check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 import logging
@@ -25,7 +26,7 @@ from bot.handlers.checks import channel_name
 from bot.notify import link_claim
 from bot.render import HTML, Button, inline_markup, shorten, split_message
 from bot.services import Services, services
-from db.datasets import export_dataset, import_dataset
+from db.datasets import export_dataset, import_dataset, plan_import
 from db.repository import Actor, NotFoundError, RepositoryError
 from domain import dataset, moderation
 from domain.dataset import DatasetInvalid, validate
@@ -1145,10 +1146,22 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await svc.database.uploads.put(
         user_id, chat_id, document.file_id, document.file_name or "upload.json"
     )
+    plan = await plan_import(svc.database.repository, lambda: io.BytesIO(data))
+    buttons = [Button("Import", "m:import")]
+    question = "Import it?"
+    if plan.needs_choice:
+        # Bringing back what someone deleted, or overwriting what someone edited since the
+        # file was made, is never the default: it takes its own button.
+        question = (
+            "Import it? <b>Import</b> leaves the incidents deleted here deleted and those "
+            "edited here since the export as they are; <b>Import all</b> replaces them too."
+        )
+        buttons.append(Button("Import all", "m:importall"))
+    buttons.append(Button("Cancel", "m:noimport"))
     await say(
         update,
-        f"✅ {HTML.text(report.describe())}. Import it?",
-        [[Button("Import", "m:import"), Button("Cancel", "m:noimport")]],
+        f"✅ {HTML.text(report.describe())}.\n{HTML.text(plan.describe())}\n\n{question}",
+        [buttons],
     )
 
 
@@ -1166,22 +1179,34 @@ async def upload_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if pending is None:
         await say(update, "Nothing is waiting to be imported; send the file again.")
         return
-    if query.data != "m:import":
+    if query.data not in ("m:import", "m:importall"):
         await say(update, "Not imported.")
         return
     file_id, name = pending
     # Fetched again by its id, so the button works in any process, even after a restart.
     data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
     try:
+        leave: list[str] = []
+        if query.data == "m:import":
+            # What is stored may have changed since the question: the plan is made again.
+            with contextlib.suppress(DatasetInvalid, KeyError, TypeError, ValueError):
+                leave = (
+                    await plan_import(svc.database.repository, lambda: io.BytesIO(data))
+                ).held_back
         result = await import_dataset(
-            svc.database.repository, lambda: io.BytesIO(data), actor_of(update), label=name
+            svc.database.repository,
+            lambda: io.BytesIO(data),
+            actor_of(update),
+            label=name,
+            leave=leave,
         )
     except DatasetInvalid as invalid:
         for text in _report_messages(invalid.report.describe()):
             await say(update, text)
         return
     await _saved(svc, result.changed_incidents)
-    await say(update, f"Imported {HTML.text(name)}: {HTML.text(result.describe())}")
+    kept = f"; left as they were: {', '.join(leave[:10])}" if leave else ""
+    await say(update, f"Imported {HTML.text(name)}: {HTML.text(result.describe() + kept)}")
 
 
 # --- admins --------------------------------------------------------------------------------
