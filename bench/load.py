@@ -2,7 +2,7 @@
 
     python bench/load.py [--users 1000] [--messages 20000] [--incidents 10000]
                          [--mode polling|webhook] [--rate 600] [--database sqlite|postgres]
-                         [--semantic]
+                         [--semantic] [--hot-group RATE]
 
 The bot runs as its own process (`factcheck-bot run`), exactly as deployed, on an SQLite
 database (or a fresh PostgreSQL one) holding the reference case plus synthetic incidents.
@@ -14,7 +14,8 @@ The double and the users share this process and its one core's worth of Python. 
 baseline, the same users first drive an echo bot (bench/echo_bot.py: answers at once, no
 matching, no database, no PTB) at the same rate: its p99 is what the double, the users and
 HTTP cost by themselves, and `p99_to_echo` says how much the real bot adds to that.
-Last line: key=value pairs including checks_per_s, p99_ms, unanswered and duplicated.
+Last line: key=value pairs including checks_per_s, p99_ms, unanswered and duplicated; with
+--hot-group RATE, the private chats' p99 without and with the flood and their ratio.
 """
 
 from __future__ import annotations
@@ -152,6 +153,8 @@ class Users:
     everyone: list[Any]
     private: dict[int, Any]
     groups: list[Any]
+    hot: Any = None
+    """The group `--hot-group` floods (none of the measured traffic goes there)."""
 
 
 @dataclass
@@ -170,6 +173,9 @@ class Figures:
 
     def p(self, share: float) -> float:
         return percentile([v for vs in self.latencies.values() for v in vs], share) * 1000
+
+    def private_p(self, share: float) -> float:
+        return percentile(self.latencies.get("private", [0.0]), share) * 1000
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -252,6 +258,25 @@ async def _run(args: argparse.Namespace, folder: Path, database_url: str) -> Non
         figures, errors = await measure(
             double, users, args, bot, environment, folder / "bot.log", args.messages
         )
+        if args.hot_group:
+            users.hot = double.add_group(-100_800_000, "Hot", supergroup=True)
+            flooded, _ = await measure(
+                double,
+                users,
+                args,
+                bot,
+                environment,
+                folder / "flooded.log",
+                args.messages,
+                args.hot_group,
+            )
+            report(f"the same, with {args.hot_group:g} updates/s into one group", flooded, None)
+            calm, hot = figures.private_p(0.99), flooded.private_p(0.99)
+            print(
+                f"private_p99_ms={calm:.1f} private_p99_flooded_ms={hot:.1f} "
+                f"flood_ratio={hot / max(calm, 1e-9):.2f} flood_per_s={args.hot_group:g}"
+            )
+            return
     finally:
         await double.stop()
     # Counted for children that have exited, so only now.
@@ -282,6 +307,7 @@ async def measure(
     environment: dict[str, str],
     log_path: Path,
     messages: int,
+    flood: float = 0.0,
 ) -> tuple[Figures, int]:
     """Start the bot, warm it up, drive `messages` updates through it, stop it."""
     double.clear_calls()
@@ -306,7 +332,7 @@ async def measure(
         await double.wait_until_idle(timeout=30)
         double.clear_calls()
         double._load_seen = 0  # type: ignore[attr-defined]
-        figures = await drive(double, users, args, messages)
+        figures = await drive(double, users, args, messages, flood)
         errors = _errors(log_path)  # before shutdown, whose own noise is not the load's
     finally:
         process.terminate()
@@ -318,9 +344,19 @@ async def measure(
 
 
 async def drive(
-    double: BotApiDouble, users: Users, args: argparse.Namespace, messages: int
+    double: BotApiDouble,
+    users: Users,
+    args: argparse.Namespace,
+    messages: int,
+    flood: float = 0.0,
 ) -> Figures:
-    """Send `messages` updates at the offered rate; wait for the answers; count them."""
+    """Send `messages` updates at the offered rate; wait for the answers; count them.
+
+    With `flood`, that many more updates a second go to one group (`users.hot`), on top
+    of the measured traffic and not measured themselves: Telegram lets the bot answer a
+    group 20 times a minute, so they pile up as one busy group's backlog.
+    """
+    flood_every = max(1, round(args.rate / flood)) if flood else 0
     rng = random.Random(11)
     # This process plays Telegram and the users, and keeps every message it was sent:
     # its own full collections paused it for up to 170 ms at a time, which would be
@@ -371,6 +407,8 @@ async def drive(
                     update = double.user_presses(user, target, rng.choice(buttons))
                     key = ("callback", update["callback_query"]["id"])
                     tally.pending[key] = Pending("button", now, key)
+            if flood_every and n % flood_every == 0:
+                double.user_sends(user, users.hot, f"/check rumour number {n} about a bridge")
             if n % 200 == 0:
                 _collect(double, tally, last_reply, private)
             behind = started + (n + 1) * interval - time.perf_counter()
@@ -496,6 +534,13 @@ def main() -> None:
     )
     parser.add_argument("--rate", type=float, default=500, help="updates offered per second")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--hot-group",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="run again with RATE more updates/s flooding one group; compare private p99",
+    )
     parser.add_argument(
         "--semantic",
         action="store_true",
