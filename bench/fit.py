@@ -266,6 +266,18 @@ def verdicts(
     return counts
 
 
+def held_out_model(benchmark: Rows, rows: Rows, held: set[int], balance: bool) -> np.ndarray:
+    """A model fitted without the rows of the `held` queries."""
+    train = Rows([], [], [], [])
+    for f, label, w, g in zip(rows.features, rows.labels, rows.weights, rows.group, strict=True):
+        if g not in held:
+            train.features.append(f)
+            train.labels.append(label)
+            train.weights.append(w)
+            train.group.append(g)
+    return fit(joined([benchmark, train], balance=balance))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", default="ct2020_en,ct2021_2a_en")
@@ -302,41 +314,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Folds follow file order, so that a fold holds a run of look-alikes.
         size = -(-len(keys) // args.folds)
         negatives = [i for i, gold, _ in asked if gold is None]
-        total: Counter[str] = Counter()
-        for fold in range(args.folds):
-            held = set(keys[fold * size : (fold + 1) * size])
-            held_queries = {i for i, gold, _ in asked if gold in held}
-            # Negatives go round the folds too, so that each is scored once, held out.
-            held_queries |= {i for n, i in enumerate(negatives) if n % args.folds == fold}
-            train = Rows([], [], [], [])
-            for f, label, w, g in zip(
-                rows.features, rows.labels, rows.weights, rows.group, strict=True
-            ):
-                if g not in held_queries:
-                    train.features.append(f)
-                    train.labels.append(label)
-                    train.weights.append(w)
-                    train.group.append(g)
-            fold_model = fit(joined([benchmark, train], balance=not args.no_balance))
-            total += verdicts(fold_model, rows, asked, held_queries, thresholds)
-        print("held out:", dict(total))
         _, queries = _documents(datasets[0])
         crossing = {i for i, q in enumerate(queries) if q.get("gold") and q.get("lang") != "en"}
+        total: Counter[str] = Counter()
         xl: Counter[str] = Counter()
         for fold in range(args.folds):
             held = set(keys[fold * size : (fold + 1) * size])
-            held_queries = {i for i, gold, _ in asked if gold in held} & crossing
-            train = Rows([], [], [], [])
-            for f, label, w, g in zip(
-                rows.features, rows.labels, rows.weights, rows.group, strict=True
-            ):
-                if not (g in crossing and g in {i for i, gold, _ in asked if gold in held}):
-                    train.features.append(f)
-                    train.labels.append(label)
-                    train.weights.append(w)
-                    train.group.append(g)
-            fold_model = fit(joined([benchmark, train], balance=not args.no_balance))
-            xl += verdicts(fold_model, rows, asked, held_queries, thresholds)
+            about_held = {i for i, gold, _ in asked if gold in held}
+            # Negatives go round the folds too, so that each is scored once, held out.
+            round_robin = {i for n, i in enumerate(negatives) if n % args.folds == fold}
+            held_queries = about_held | round_robin
+            model_without = held_out_model(benchmark, rows, held_queries, not args.no_balance)
+            total += verdicts(model_without, rows, asked, held_queries, thresholds)
+            xl_model = held_out_model(benchmark, rows, about_held & crossing, not args.no_balance)
+            xl += verdicts(xl_model, rows, asked, about_held & crossing, thresholds)
+        print("held out:", dict(total))
         print("held out, not in English:", dict(xl))
         print(" ".join(f"{k.replace(' ', '_')}={v}" for k, v in sorted(total.items())))
     return 0

@@ -2,7 +2,6 @@
 
     python bench/quality.py --bench ct2022_2a_en --split dev [--typos]
     python bench/quality.py --claims CLAIMS.jsonl --queries QUERIES.jsonl
-    python bench/quality.py --bench ct2021_2a_en --split train --fit     # stage-2 weights
     python bench/quality.py --bench ct2021_2a_en --split dev --curves    # threshold curves
 
 Every claim becomes one incident (title -> TITLE text, text -> SUMMARY text) indexed
@@ -193,33 +192,6 @@ def bm25_baseline(claims: dict[str, tuple[str, str]]) -> Callable[[str], list[st
 # --- calibration tooling ---------------------------------------------------------------
 
 
-def fit_logistic(rows: np.ndarray, labels: np.ndarray, l2: float = 1e-3) -> np.ndarray:
-    """Logistic regression by Newton's method, every feature weight held non-negative.
-
-    The features all say "more of this, more likely the right incident", and the model
-    is used on messages unlike the training tweets (two words, a whole fact sheet); a
-    negative weight fitted to a quirk of collinear features would then invert the sense
-    of that feature. A weight that comes out negative is fixed at zero and the rest refit.
-    """
-    active = np.ones(rows.shape[1], dtype=bool)
-    while True:
-        x = np.hstack([np.ones((len(rows), 1)), rows[:, active]])
-        w = np.zeros(x.shape[1])
-        for _ in range(100):
-            p = 1.0 / (1.0 + np.exp(-(x @ w)))
-            grad = x.T @ (p - labels) + l2 * w
-            hess = (x * (p * (1 - p))[:, None]).T @ x + l2 * np.eye(len(w))
-            step = np.linalg.solve(hess, grad)
-            w -= step
-            if np.abs(step).max() < 1e-9:
-                break
-        weights = np.zeros(rows.shape[1])
-        weights[active] = w[1:]
-        if (weights >= 0).all():
-            return np.concatenate([[w[0]], weights])
-        active &= weights > 0
-
-
 def fragment(text: str, rng: random.Random) -> str:
     """One or two consecutive content words of `text`: a topic, not a claim."""
     words = [w for w in analyze(text).words if len(w) > 2]
@@ -228,45 +200,6 @@ def fragment(text: str, rng: random.Random) -> str:
     size = rng.randint(1, min(2, len(words)))
     start = rng.randrange(len(words) - size + 1)
     return " ".join(words[start : start + size])
-
-
-def shortlist_rows(
-    matcher: ClaimMatcher, claims: dict[str, tuple[str, str]], queries: Iterable[Query]
-) -> tuple[list[tuple[float, ...]], list[float]]:
-    """Stage-2 training rows: every shortlisted claim, labelled 1 if it is a gold claim.
-
-    Each query is seen three times: as published; with its gold claims removed from the
-    index, which shows what a convincing-looking wrong answer to a message about
-    something the database does not hold looks like; and cut down to a few of its words,
-    labelled wrong throughout, because a bare topic ("war in Syria", "Trump") is not a
-    claim and should not get a confident answer even when one incident fits it best.
-    """
-    rng = random.Random(5)
-    rows: list[tuple[float, ...]] = []
-    labels: list[float] = []
-    for query in queries:
-        for key, features in matcher.shortlist_features(query.text):
-            rows.append(features)
-            labels.append(1.0 if key in query.gold else 0.0)
-        for _, features in matcher.shortlist_features(fragment(query.text, rng)):
-            rows.append(features)
-            labels.append(0.0)
-        for gold in query.gold:
-            matcher.remove(gold)
-        for _, features in matcher.shortlist_features(query.text):
-            rows.append(features)
-            labels.append(0.0)
-        for gold in query.gold:
-            if gold in claims:
-                matcher.upsert(document(gold, *claims[gold]))
-    return rows, labels
-
-
-def fit(rows: Sequence[tuple[float, ...]], labels: Sequence[float]) -> None:
-    w = fit_logistic(np.asarray(rows), np.asarray(labels))
-    print(f"rows={len(rows)} positives={int(sum(labels))}")
-    print(f"_MODEL_BIAS: Final = {float(w[0]):.3f}")
-    print(f"_MODEL_WEIGHTS: Final = ({', '.join(f'{float(v):.3f}' for v in w[1:])})")
 
 
 class Twins:
@@ -367,30 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=Path)
     parser.add_argument("--typos", action="store_true", help="perturb the queries with typo.py")
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument(
-        "--fit",
-        action="store_true",
-        help="fit the stage-2 model on the queries of --bench (comma-separated benches pool)",
-    )
     parser.add_argument("--curves", action="store_true", help="print threshold curves")
     parser.add_argument("--semantic", action="store_true", help="with the semantic stage")
     args = parser.parse_args(argv)
-
-    if args.fit:
-        rows: list[tuple[float, ...]] = []
-        labels: list[float] = []
-        for bench in args.bench.split(","):
-            claims = load_claims(DATA / bench / "claims.jsonl")
-            matcher = build_matcher(claims)
-            path = DATA / bench / f"queries_{args.split}.jsonl"
-            with tempfile.TemporaryDirectory() as workdir:
-                paths = [path, with_typos(path, Path(workdir))] if args.typos else [path]
-                for queries in [load_queries(p) for p in paths]:
-                    more_rows, more_labels = shortlist_rows(matcher, claims, queries)
-                    rows += more_rows
-                    labels += more_labels
-        fit(rows, labels)
-        return 0
 
     claims_path = args.claims or DATA / args.bench / "claims.jsonl"
     queries_path = args.queries or DATA / args.bench / f"queries_{args.split}.jsonl"

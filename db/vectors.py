@@ -24,31 +24,20 @@ class IncidentVectors:
 
     async def vectors(self, model: str) -> dict[str, tuple[str, bytes]]:
         """Every stored vector of `model`: incident key -> (passage digest, float32 bytes)."""
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(
-                    col(IncidentVector.incident_key),
-                    col(IncidentVector.digest),
-                    col(IncidentVector.vector),
-                ).where(col(IncidentVector.model) == model)
-            )
-            return {key: (digest, bytes(vector)) for key, digest, vector in rows}
+        return await self._read(col(IncidentVector.model) == model)
 
     async def vectors_of(self, model: str, keys: Iterable[str]) -> dict[str, tuple[str, bytes]]:
         wanted = list(keys)
         if not wanted:
             return {}
+        return await self._read(
+            col(IncidentVector.model) == model, col(IncidentVector.incident_key).in_(wanted)
+        )
+
+    async def _read(self, *conditions: Any) -> dict[str, tuple[str, bytes]]:
+        columns = (IncidentVector.incident_key, IncidentVector.digest, IncidentVector.vector)
         async with self._sessions() as session:
-            rows = await session.execute(
-                select(
-                    col(IncidentVector.incident_key),
-                    col(IncidentVector.digest),
-                    col(IncidentVector.vector),
-                ).where(
-                    col(IncidentVector.model) == model,
-                    col(IncidentVector.incident_key).in_(wanted),
-                )
-            )
+            rows = await session.execute(select(*map(col, columns)).where(*conditions))
             return {key: (digest, bytes(vector)) for key, digest, vector in rows}
 
     async def save_vectors(self, model: str, rows: Sequence[tuple[str, str, bytes]]) -> None:

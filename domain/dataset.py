@@ -137,13 +137,17 @@ class _Bounded:
         return chunk
 
 
-def _build(events: Iterator[tuple[str, Any]], event: str, value: Any, depth: int) -> Any:
+def _value(
+    events: Iterator[tuple[str, Any]], event: str, value: Any, depth: int, *, build: bool = True
+) -> Any:
     """One JSON value from ijson's basic events, starting at (`event`, `value`), which sits
-    `depth` levels into the document; refused once it nests past `MAX_DEPTH`."""
-    builder = ijson.ObjectBuilder()
+    `depth` levels into the document; built, or only read past (`build=False`); refused
+    once it nests past `MAX_DEPTH`."""
+    builder = ijson.ObjectBuilder() if build else None
     level = 0
     while True:
-        builder.event(event, value)
+        if builder is not None:
+            builder.event(event, value)
         if event in ("start_map", "start_array"):
             level += 1
             if depth + level > MAX_DEPTH:
@@ -151,23 +155,8 @@ def _build(events: Iterator[tuple[str, Any]], event: str, value: Any, depth: int
         elif event in ("end_map", "end_array"):
             level -= 1
         if level == 0:
-            return builder.value
+            return builder.value if builder is not None else None
         event, value = next(events)
-
-
-def _pass_over(events: Iterator[tuple[str, Any]], event: str, depth: int) -> None:
-    """Read past one value without building it (still bounded in depth)."""
-    level = 0
-    while True:
-        if event in ("start_map", "start_array"):
-            level += 1
-            if depth + level > MAX_DEPTH:
-                raise DatasetTooLarge(f"values nest deeper than {MAX_DEPTH} levels")
-        elif event in ("end_map", "end_array"):
-            level -= 1
-        if level == 0:
-            return
-        event, _ = next(events)
 
 
 def _scan(
@@ -184,7 +173,7 @@ def _scan(
     event, value = next(events)
     if event != "start_map":
         if event == "start_array":
-            _build(events, event, value, 0)  # read to its end: the file must be JSON
+            _value(events, event, value, 0, build=False)  # to its end: it must be JSON
             yield _Item("top", "", [])
         else:
             yield _Item("top", "", value)
@@ -203,12 +192,12 @@ def _scan(
                     break
                 index += 1
                 if key in skip:
-                    _pass_over(events, inner, 2)
+                    _value(events, inner, inner_value, 2, build=False)
                 else:
-                    yield _Item(key, index, _build(events, inner, inner_value, 2))
+                    yield _Item(key, index, _value(events, inner, inner_value, 2))
             yield _Item("top", key, [])  # marks that the section was present
             continue
-        yield _Item("top", key, _build(events, event, value, 1))
+        yield _Item("top", key, _value(events, event, value, 1))
 
 
 def _items(

@@ -343,20 +343,12 @@ def _load_frequencies() -> Frequencies:
             if zipf >= floor and "\t" not in word and "\n" not in word:
                 table[word] = round(zipf * 10)
     get_frequency_dict.cache_clear()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_suffix(f".{os.getpid()}.tmp")
-        scratch.write_text(
-            "\n".join(
-                f"{language}\t{word}\t{tenths}"
-                for language, table in tables.items()
-                for word, tenths in table.items()
-            ),
-            encoding="utf-8",
-        )
-        scratch.replace(path)
-    except OSError as problem:
-        log.info("word frequencies: not cached (%s)", problem)
+    lines = (
+        f"{language}\t{word}\t{tenths}"
+        for language, table in tables.items()
+        for word, tenths in table.items()
+    )
+    _write_cache(path, "\n".join(lines), "word frequencies")
     return tables
 
 
@@ -540,14 +532,19 @@ def _load() -> Gazetteer:
     except (OSError, ValueError, TypeError):
         pass
     built = _build()
+    _write_cache(path, _encode(built), "gazetteer")
+    return built
+
+
+def _write_cache(path: Path, text: str, what: str) -> None:
+    """Write a cache file whole or not at all (another process may be reading it)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         scratch = path.with_suffix(f".{os.getpid()}.tmp")
-        scratch.write_text(_encode(built), encoding="utf-8")
+        scratch.write_text(text, encoding="utf-8")
         scratch.replace(path)
     except OSError as problem:
-        log.info("gazetteer: not cached (%s); it is rebuilt at every start", problem)
-    return built
+        log.info("%s: not cached (%s); it is built again at the next start", what, problem)
 
 
 def stored_places(names: Sequence[str], countries: frozenset[str]) -> list[tuple[Variant, Place]]:

@@ -131,9 +131,9 @@ _MIN_POINT_SCORE: Final = 0.3
 # A figure the message quotes is what tells points apart ("40 soldiers" vs "50 militants").
 _NUMBER_WEIGHT: Final = 3.0
 
-# Stage-2 model over the features of `Ranker.features`, fitted by logistic regression on
-# the claim-retrieval train splits (bench/quality.py --fit --bench ct2020_en,ct2021_2a_en
-# --split train).
+# Stage-2 model over `FEATURES` (the lexical one), fitted by `python bench/fit.py`: weighted
+# logistic regression on the claim-retrieval train splits and the look-alike development
+# set, each positive also asked with its incident removed (docs/matching.md, "Stage 2").
 _MODEL_BIAS: Final = -17.286
 _MODEL_WEIGHTS: Final = (
     11.303, 4.097, 5.029, 2.290, -7.225, -1.830, 0.858, -9.987, -0.000, -8.630, -1.493
@@ -151,8 +151,8 @@ FEATURES: Final = (
     "words_missing",
     "foreign_script",
 )
-# The same model with the semantic stage's two features added (`SEMANTIC_FEATURES`),
-# used when the message and every shortlisted incident have a vector.
+# The semantic model, over `SEMANTIC_FEATURES` (`python bench/fit.py --semantic`), used
+# when the message and every shortlisted incident have a vector.
 _SEMANTIC_BIAS: Final = -8.166
 _SEMANTIC_WEIGHTS: Final = (
     4.115, 3.083, 3.177, 2.512, -6.982, -1.763, 0.845, -10.350, -0.000, -8.808, -1.723,
