@@ -1,4 +1,4 @@
-"""One handle on the database: engine, sessions, repository, and start-up preparation."""
+"""One handle on the database: engine, sessions, the stores, and start-up preparation."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from db.datasets import ImportResult, import_dataset
 from db.engine import async_url, create_engine, is_sqlite, session_factory
 from db.repository import (
     Actor,
+    AuditTrail,
     CommunityRepository,
     FormDrafts,
     PendingUploads,
@@ -41,7 +42,8 @@ class Database:
         # in SQLite's busy handler; PostgreSQL takes concurrent writers as they come.
         gate: WriteGate | None = asyncio.Lock() if is_sqlite(self.url) else None
         self.community = CommunityRepository(sessions, gate)
-        self.staff = StaffRepository(sessions, self.repository)
+        self.staff = StaffRepository(sessions)
+        self.audit = AuditTrail(sessions, self.repository)
         self.shared = SharedState(sessions)
         self.drafts = FormDrafts(sessions)
         self.uploads = PendingUploads(sessions)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 
 from db.models import IncidentVector, utcnow
-from db.repository import _insert_for
+from db.repository import insert_for
 
 
 class IncidentVectors:
@@ -45,7 +45,7 @@ class IncidentVectors:
         if not rows:
             return
         async with self._sessions() as session, session.begin():
-            insert = _insert_for(session)
+            insert = insert_for(session)
             for key, digest, vector in rows:
                 values = {"digest": digest, "vector": vector, "updated_at": utcnow()}
                 statement = insert(IncidentVector).values(incident_key=key, model=model, **values)

@@ -12,6 +12,7 @@ import pytest
 
 from db.database import Database
 from db.engine import create_engine
+from domain.matching import warm_up
 from tests.double.fixtures import bot_api, ptb_bot  # noqa: F401  (shared fixtures)
 
 POSTGRES_URL = os.environ.get(
@@ -20,6 +21,14 @@ POSTGRES_URL = os.environ.get(
 # The same server, as asyncpg (not SQLAlchemy) spells it.
 ADMIN_DSN = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
 BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def matching_tables_built() -> None:
+    """The gazetteer and word-frequency tables are built from their packages once per
+    machine and cached: built before the first test, so that on a fresh machine a bot's
+    start-up inside a test does not spend its timeout building them."""
+    warm_up()
 
 
 _postgres_checked: list[str | None] = []

@@ -166,8 +166,8 @@ async def test_non_moderators_are_refused_everywhere(bot_api: BotApiDouble, tmp_
         (in_group,) = await bot_api.wait_for_messages(group, 1)
         await bot_api.wait_until_idle()
         repository = bot.services.database.repository
-        changes = await repository.latest_audit(100)
-        refusals = await repository.latest_audit(100, refusals=True)
+        changes = await bot.services.database.audit.latest(100)
+        refusals = await bot.services.database.audit.latest(100, refusals=True)
         incident = await repository.get_incident("idlib-disputed-attack")
     # Told once: someone hammering commands costs the chat one refusal a minute.
     texts = [m.plain for m in bot_api.messages_to(chat)]

@@ -118,7 +118,7 @@ async def _edit_through_an_outage(
     double.user_sends(admin, chat, edit.format("After"))
     *_, recovered = await double.wait_for_messages(chat, 3, timeout=20)
     stored = await bot.services.database.repository.get_incident("idlib-disputed-attack")
-    audit = await bot.services.database.repository.latest_audit(5)
+    audit = await bot.services.database.audit.latest(5)
     assert apology.plain == "Sorry, something went wrong on my side. Please try again in a moment."
     assert "Saved (version 3)" in (recovered.plain or "")  # the failed edit left no trace
     assert stored is not None and stored.country == "After" and stored.version == 3

@@ -18,10 +18,11 @@ from db import migrate
 from db.database import Database
 from db.datasets import export_claim_review, export_dataset, import_dataset
 from db.repository import Actor, ConflictError, RepositoryError
-from domain import dataset
+from domain import dataset, moderation
 from domain.dataset import SAMPLE_PATH
 from domain.model import IncidentView, Stance
 from domain.sample import REFERENCE_INCIDENT_KEY
+from tests.helpers.storage import queue_claim
 
 MODERATOR = Actor(1001, "moderator one")
 
@@ -66,33 +67,31 @@ async def test_reference_case_round_trips(database: Database) -> None:
     assert await export(database) == sample()
 
 
-async def test_which_accounts_dispute_a_point_is_a_query(database: Database) -> None:
+async def test_stored_stances_say_which_accounts_dispute_a_point(database: Database) -> None:
     await import_sample(database)
-    repo = database.repository
-    disputing = await repo.accounts_taking(
-        REFERENCE_INCIDENT_KEY, "soldiers-killed", Stance.DISPUTES
-    )
-    asserting = await repo.accounts_taking(
-        REFERENCE_INCIDENT_KEY, "soldiers-killed", Stance.ASSERTS
-    )
-    assert disputing == ["nlf-spokesman", "sohr-count"]
-    assert asserting == ["mod-statement"]
-    summary = {s.point_key: s for s in await repo.stance_summary(REFERENCE_INCIDENT_KEY)}
-    assert summary["attack-launched"].asserting == ("mod-statement", "state-media-report")
-    assert summary["attack-launched"].disputing == ("nlf-spokesman", "sohr-count")
-    assert summary["settlements-seized"].partly == ("state-media-report",)
+    stored = await database.repository.get_incident(REFERENCE_INCIDENT_KEY)
+    assert stored is not None
+
+    def keys(point: str, stance: Stance) -> list[str]:
+        return [a.key for a in stored.accounts_with(point, stance)]
+
+    assert keys("soldiers-killed", Stance.DISPUTES) == ["nlf-spokesman", "sohr-count"]
+    assert keys("soldiers-killed", Stance.ASSERTS) == ["mod-statement"]
+    assert keys("attack-launched", Stance.ASSERTS) == ["mod-statement", "state-media-report"]
+    assert keys("attack-launched", Stance.DISPUTES) == ["nlf-spokesman", "sohr-count"]
+    assert keys("settlements-seized", Stance.PARTLY) == ["state-media-report"]
 
 
 async def test_reimporting_the_same_file_changes_nothing(database: Database) -> None:
     await import_sample(database)
     before = await database.repository.get_incident(REFERENCE_INCIDENT_KEY)
-    audit_before = await database.repository.latest_audit(100)
+    audit_before = await database.audit.latest(100)
     result = await import_dataset(database.repository, opener(sample()), MODERATOR)
     assert result.incidents.created == result.incidents.updated == []
     assert result.incidents.unchanged == 1
     assert result.sources.unchanged == 4
     assert await database.repository.get_incident(REFERENCE_INCIDENT_KEY) == before
-    assert len(await database.repository.latest_audit(100)) == len(audit_before)
+    assert len(await database.audit.latest(100)) == len(audit_before)
 
 
 async def test_reimporting_a_changed_file_updates_and_audits(database: Database) -> None:
@@ -104,9 +103,9 @@ async def test_reimporting_a_changed_file_updates_and_audits(database: Database)
     stored = await database.repository.get_incident(REFERENCE_INCIDENT_KEY)
     assert stored is not None and stored.version == 2
     assert stored.accounts[3].summary == "Counted about 400 air strikes."
-    event = (await database.repository.latest_audit(1))[0]
+    event = (await database.audit.latest(1))[0]
     assert (event.action, event.entity, event.entity_key) == ("import", "dataset", "dataset")
-    update = next(e for e in await database.repository.latest_audit(10) if e.action == "update")
+    update = next(e for e in await database.audit.latest(10) if e.action == "update")
     assert update.actor_id == MODERATOR.user_id
     assert update.before is not None and update.after is not None
     assert update.before["accounts"][3]["summary"] != update.after["accounts"][3]["summary"]
@@ -179,13 +178,17 @@ async def test_second_writer_gets_a_conflict_not_a_lost_update(database: Databas
     first = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     second = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     assert first is not None and second is not None
-    saved = await repo.edit_incident(
-        first.key, first.version, {"title": "Title from the first moderator"}, Actor(1, "a")
+    saved = await repo.save_incident(
+        moderation.edit_incident(first, "title", "Title from the first moderator"),
+        Actor(1, "a"),
+        expected_version=first.version,
     )
     assert saved.version == first.version + 1
     with pytest.raises(ConflictError) as conflict:
-        await repo.edit_incident(
-            second.key, second.version, {"title": "Title from the second moderator"}, Actor(2, "b")
+        await repo.save_incident(
+            moderation.edit_incident(second, "title", "Title from the second moderator"),
+            Actor(2, "b"),
+            expected_version=second.version,
         )
     assert (conflict.value.expected, conflict.value.current) == (1, 2)
     assert "changed by someone else" in str(conflict.value)
@@ -201,7 +204,11 @@ async def test_simultaneous_edits_let_exactly_one_through(database: Database) ->
 
     async def edit(n: int) -> str:
         try:
-            await repo.edit_incident(current.key, current.version, {"title": f"T{n}"}, Actor(n, ""))
+            await repo.save_incident(
+                moderation.edit_incident(current, "title", f"T{n}"),
+                Actor(n, ""),
+                expected_version=current.version,
+            )
         except ConflictError:
             return "conflict"
         return f"T{n}"
@@ -223,7 +230,7 @@ async def test_soft_delete_hides_and_undo_restores(database: Database) -> None:
     await repo.set_incident_deleted(REFERENCE_INCIDENT_KEY, False, MODERATOR)
     restored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     assert restored is not None and len(restored.accounts) == 4
-    actions = [e.action for e in await repo.latest_audit(2)]
+    actions = [e.action for e in await database.audit.latest(2)]
     assert actions == ["restore", "delete"]
 
 
@@ -271,7 +278,7 @@ async def test_claim_review_export_can_be_embedded_in_a_script_element(
 
 async def test_timestamps_come_back_in_utc_on_every_backend(database: Database) -> None:
     await import_sample(database)
-    event = (await database.repository.latest_audit(1))[0]
+    event = (await database.audit.latest(1))[0]
     assert event.at.tzinfo is not None and event.at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
 
 
@@ -304,7 +311,6 @@ async def test_sample_is_not_reloaded_after_moderators_deleted_it(tmp_path: Any)
 
 
 async def test_whole_incident_saves_conflict_when_stale(database: Database) -> None:
-    from domain import moderation
 
     await import_sample(database)
     repo = database.repository
@@ -326,7 +332,6 @@ async def test_whole_incident_saves_conflict_when_stale(database: Database) -> N
 
 
 async def test_simultaneous_whole_saves_let_exactly_one_through(database: Database) -> None:
-    from domain import moderation
 
     await import_sample(database)
     repo = database.repository
@@ -350,22 +355,21 @@ async def test_simultaneous_whole_saves_let_exactly_one_through(database: Databa
 
 
 async def test_undo_reverts_a_moderators_latest_change(database: Database) -> None:
-    from domain import moderation
 
     await import_sample(database)
-    repo, staff = database.repository, database.staff
+    repo, audit = database.repository, database.audit
     editor = Actor(42, "editor")
     current = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     assert current is not None
     await repo.save_incident(
         moderation.edit_incident(current, "title", "Wrong title"), editor, expected_version=1
     )
-    undone = await staff.undo_last(editor)
+    undone = await audit.undo_last(editor)
     assert undone is not None and undone.action == "update"
     restored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     assert restored is not None and restored.title == current.title and restored.version == 3
-    assert await staff.undo_last(editor) is None  # nothing else of theirs to undo
-    assert await staff.undo_last(Actor(7, "other")) is None
+    assert await audit.undo_last(editor) is None  # nothing else of theirs to undo
+    assert await audit.undo_last(Actor(7, "other")) is None
 
 
 async def test_moderators_are_appointed_and_removed(database: Database) -> None:
@@ -379,20 +383,20 @@ async def test_moderators_are_appointed_and_removed(database: Database) -> None:
     assert await staff.dismiss(555, admin) is True
     assert await staff.role_of(555) is None
     assert await staff.dismiss(555, admin) is False
-    actions = [e.action for e in await database.repository.latest_audit(3)]
+    actions = [e.action for e in await database.audit.latest(3)]
     assert actions == ["remove", "appoint"]
 
 
 async def test_unmatched_claims_are_counted_not_duplicated(database: Database) -> None:
     community = database.community
-    first = await community.record_unmatched(
-        "dam blown up", "Dam blown up?", user_id=1, chat_id=1, language="en"
+    first = await queue_claim(
+        community, "dam blown up", "Dam blown up?", user_id=1, chat_id=1, language="en"
     )
-    again = await community.record_unmatched(
-        "dam blown up", "dam BLOWN up", user_id=1, chat_id=1, language="en"
+    again = await queue_claim(
+        community, "dam blown up", "dam BLOWN up", user_id=1, chat_id=1, language="en"
     )
-    other = await community.record_unmatched(
-        "dam blown up", "Dam blown up!", user_id=2, chat_id=2, language="ru"
+    other = await queue_claim(
+        community, "dam blown up", "Dam blown up!", user_id=2, chat_id=2, language="ru"
     )
     assert first == again == other
     (entry,) = await community.open_queue()
@@ -411,8 +415,8 @@ async def test_a_batch_of_unmatched_claims_counts_like_one_at_a_time(database: D
     from db.repository import UnmatchedClaim
 
     community = database.community
-    before = await community.record_unmatched(
-        "bridge hit", "Bridge hit?", user_id=1, chat_id=1, language="en"
+    before = await queue_claim(
+        community, "bridge hit", "Bridge hit?", user_id=1, chat_id=1, language="en"
     )
     await community.dismiss_query(before, Actor(9, "mod"))
     ids = await community.record_unmatched_many(
@@ -442,8 +446,8 @@ async def test_backup_and_restore_bring_back_the_whole_state(
 
     await import_sample(database)
     await database.staff.appoint(777, "Dana", Actor(1, "admin"))
-    await database.community.record_unmatched(
-        "dam blown up", "Dam blown up?", user_id=5, chat_id=5, language="en"
+    await queue_claim(
+        database.community, "dam blown up", "Dam blown up?", user_id=5, chat_id=5, language="en"
     )
     out = io.StringIO()
     assert await backup(database, out) == 1
@@ -507,7 +511,6 @@ async def test_ids_skipped_longer_than_the_lookback_are_given_up(database: Datab
 
 
 async def test_undo_refuses_to_drop_someone_elses_later_change(database: Database) -> None:
-    from domain import moderation
 
     await import_sample(database)
     repo = database.repository
@@ -521,7 +524,7 @@ async def test_undo_refuses_to_drop_someone_elses_later_change(database: Databas
         moderation.add_point(edited, "Second's point"), second, expected_version=2
     )
     with pytest.raises(ConflictError):
-        await database.staff.undo_last(first)
+        await database.audit.undo_last(first)
     stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     assert stored is not None and stored.points[-1].text == "Second's point"
     assert stored.title == "First's title"
@@ -582,11 +585,11 @@ async def test_unmatched_claims_and_their_askers_are_forgotten_after_the_retenti
     database: Database,
 ) -> None:
     community = database.community
-    old = await community.record_unmatched(
-        "old rumour", "Old rumour, call +1 555 0100", user_id=7, chat_id=7, language="en"
+    old = await queue_claim(
+        community, "old rumour", "Old rumour, call +1 555 0100", user_id=7, chat_id=7, language="en"
     )
-    recent = await community.record_unmatched(
-        "new rumour", "New rumour", user_id=8, chat_id=8, language="en"
+    recent = await queue_claim(
+        community, "new rumour", "New rumour", user_id=8, chat_id=8, language="en"
     )
     async with database.engine.begin() as connection:
         await connection.execute(
@@ -605,7 +608,6 @@ async def test_unmatched_claims_and_their_askers_are_forgotten_after_the_retenti
 
 
 async def test_undo_never_drops_a_phrase_another_moderator_linked(database: Database) -> None:
-    from domain import moderation
 
     await import_sample(database)
     repo, community = database.repository, database.community
@@ -615,19 +617,24 @@ async def test_undo_never_drops_a_phrase_another_moderator_linked(database: Data
     await repo.save_incident(
         moderation.edit_incident(current, "title", "Edited title"), editor, expected_version=1
     )
-    query = await community.record_unmatched(
-        "a rumour about idlib", "A rumour about Idlib", user_id=5, chat_id=5, language="en"
+    query = await queue_claim(
+        community,
+        "a rumour about idlib",
+        "A rumour about Idlib",
+        user_id=5,
+        chat_id=5,
+        language="en",
     )
     await community.link_query(query, REFERENCE_INCIDENT_KEY, linker)
     linked = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     assert linked is not None and linked.version == 3  # the link is an edit of the incident
     with pytest.raises(ConflictError):
-        await database.staff.undo_last(editor)  # would drop the linker's phrase
+        await database.audit.undo_last(editor)  # would drop the linker's phrase
     stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     assert stored is not None and "A rumour about Idlib" in stored.phrases
     assert stored.title == "Edited title"
     # The linker's own undo takes the link back exactly: phrase gone, claim queued again.
-    undone = await database.staff.undo_last(linker)
+    undone = await database.audit.undo_last(linker)
     assert undone is not None and undone.action == "link"
     stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     assert stored is not None and "A rumour about Idlib" not in stored.phrases
@@ -637,7 +644,6 @@ async def test_undo_never_drops_a_phrase_another_moderator_linked(database: Data
 async def test_undo_after_a_source_edit_refuses_rather_than_reach_past_it(
     database: Database,
 ) -> None:
-    from domain import moderation
 
     await import_sample(database)
     repo = database.repository
@@ -654,7 +660,7 @@ async def test_undo_after_a_source_edit_refuses_rather_than_reach_past_it(
         expected_version=source.version,
     )
     with pytest.raises(RepositoryError, match="not one /undo can revert"):
-        await database.staff.undo_last(editor)
+        await database.audit.undo_last(editor)
     stored = await repo.get_incident(REFERENCE_INCIDENT_KEY)
     assert stored is not None and stored.title == "Edited title"  # the older edit stands
 

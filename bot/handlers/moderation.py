@@ -963,7 +963,7 @@ async def delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     try:
-        event = await svc.database.staff.undo_last(actor_of(update))
+        event = await svc.database.audit.undo_last(actor_of(update))
     except (RepositoryError, InputError) as problem:
         await say(update, f"⚠️ Could not undo: {HTML.text(str(problem))}")
         return
@@ -1082,7 +1082,7 @@ async def audit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 ),
             )
             return
-    events = await svc.database.repository.latest_audit(
+    events = await svc.database.audit.latest(
         limit, user_id=user_id, action=action, refusals=refusals
     )
     if not events:
