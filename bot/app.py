@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import BotCommand, MessageEntity, Update
+from telegram import BotCommand, Message, MessageEntity, Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     Application,
@@ -36,6 +36,7 @@ from bot.processing import OrderedUpdateProcessor
 from bot.services import SERVICES_KEY, Services
 from bot.transport import AiohttpRequest
 from bot.web import WebhookServer, webhook_path
+from db.engine import database_problem
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,6 @@ class _MentionsBot(filters.MessageFilter):
     """A group message that mentions this bot by @username."""
 
     def filter(self, message: object) -> bool:
-        from telegram import Message
-
         if not isinstance(message, Message) or not message.text:
             return False
         username = message.get_bot().username
@@ -328,8 +327,6 @@ def run_bot(settings: Settings) -> int:
     try:
         return _run(settings)
     except (OSError, SQLAlchemyError) as problem:
-        from bot.cli import database_problem
-
         log.error("%s", database_problem(problem))
         return 1
     except InvalidToken:

@@ -13,7 +13,9 @@ from typing import IO, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.app import run_bot
 from bot.config import ConfigError, Settings, load_settings
+from bot.render import PLAIN, answer_blocks
 from bot.services import make_checker
 from db import migrate
 from db.database import Database, SampleData
@@ -25,7 +27,7 @@ from db.datasets import (
     plan_import,
     restore,
 )
-from db.engine import DatabaseUrlError
+from db.engine import DatabaseUrlError, database_problem
 from db.repository import Actor
 from domain.dataset import DatasetInvalid, validate
 from domain.matching import unavailable_reason
@@ -110,8 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"No such file: {args.file}", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "run":
-        from bot.app import run_bot
-
         return run_bot(settings)
     handlers: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
         "migrate": _migrate,
@@ -133,12 +133,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
-
-
-def database_problem(problem: BaseException) -> str:
-    """One line an operator can act on, instead of a traceback."""
-    detail = str(getattr(problem, "orig", None) or problem).strip().splitlines()[0][:300]
-    return f"Cannot use the database named by DATABASE_URL: {type(problem).__name__}: {detail}"
 
 
 async def _with_database(
@@ -166,8 +160,6 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _check(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.render import PLAIN, answer_blocks
-
     claim = " ".join(args.claim)
 
     async def work(database: Database) -> int:

@@ -97,3 +97,9 @@ def _sqlite_configurator(busy_seconds: float) -> Callable[[Any, Any], None]:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def database_problem(problem: BaseException) -> str:
+    """One line an operator can act on, instead of a traceback."""
+    detail = str(getattr(problem, "orig", None) or problem).strip().splitlines()[0][:300]
+    return f"Cannot use the database named by DATABASE_URL: {type(problem).__name__}: {detail}"

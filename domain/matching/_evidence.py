@@ -28,7 +28,16 @@ from typing import Any, Final
 
 from domain.matching._dates import Span, dates_in, incident_span
 from domain.matching._names import Variant
-from domain.matching._places import Gazetteer, Level, Mention, Place, world
+from domain.matching._places import (
+    Gazetteer,
+    Level,
+    Mention,
+    Place,
+    after_locative,
+    is_common_word,
+    world,
+    zipf_of,
+)
 from domain.model import IncidentDocument, TextKind
 from domain.normalize import Analysis, is_ukrainian, name_terms, script_of, writing
 
@@ -138,17 +147,20 @@ def _unlisted_places(analysis: Analysis, listed: Sequence[Mention]) -> list[Ment
     """Places no gazetteer lists, known by how they are written: after a preposition of
     place, a run of capitalized words starting with an uncommon one ("in Kafr Nabuda",
     "at Bakara market"). A village or a district is exactly what tells a look-alike."""
-    from domain.matching._places import _after_locative, _common
 
     if not analysis.cased:
         return []
     taken = {i for mention in listed for i in range(mention.start, mention.end)}
     found: list[Mention] = []
     for i in range(len(analysis.terms)):
-        if i in taken or not _after_locative(analysis, i):
+        if i in taken or not after_locative(analysis, i):
             continue
         first = analysis.cased[i]
-        if not first[:1].isupper() or script_of(first) == "arabic" or _common(analysis.words[i]):
+        if (
+            not first[:1].isupper()
+            or script_of(first) == "arabic"
+            or is_common_word(analysis.words[i])
+        ):
             continue
         end = i + 1
         while (
@@ -198,7 +210,6 @@ _UNKNOWN_ZIPF: Final = 2.0
 
 
 def transliterated(analysis: Analysis) -> bool:
-    from domain.matching._places import _zipf
 
     lower = [
         word
@@ -207,18 +218,17 @@ def transliterated(analysis: Analysis) -> bool:
     ]
     if len(lower) < 3:
         return False
-    unknown = sum(1 for word in lower if _zipf(word) < _UNKNOWN_ZIPF)
+    unknown = sum(1 for word in lower if zipf_of(word) < _UNKNOWN_ZIPF)
     return unknown >= _TRANSLITERATED_SHARE * len(lower)
 
 
 def _names(analysis: Analysis, covered: AbstractSet[int]) -> list[str]:
-    from domain.matching._places import _common
 
     names = []
     for i, written in enumerate(analysis.cased):
         if i in covered or analysis.opening[i] or not written[:1].isupper():
             continue
-        if not written[:1].isalpha() or _common(analysis.words[i]):
+        if not written[:1].isalpha() or is_common_word(analysis.words[i]):
             continue
         names.append(analysis.terms[i])
     return list(dict.fromkeys(names))

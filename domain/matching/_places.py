@@ -15,6 +15,10 @@ Two sources, both read as index terms (so "Херсоне" and "Kherson" are one
 A name that is also a common word ("Police" is a Polish town, "Mobile" an American one)
 counts only where it is written with a capital letter, not opening a sentence, after a
 preposition of place ("in Mobile").
+
+One module because building the compact tables from the packages, caching them on disk
+and looking names up in them all depend on the one table layout: split, a change to the
+layout would have to be made in step in three places.
 """
 
 from __future__ import annotations
@@ -220,7 +224,7 @@ class Gazetteer:
                 place = self._places[held]
                 if not _written_as_name(analysis, i, end, has_case, place, self.local):
                     continue
-                locative = _after_locative(analysis, i)
+                locative = after_locative(analysis, i)
                 variant = tuple(sequence[i:end])
                 sure = _surely_a_name(analysis, i, end, locative, self.local)
                 found.append(Mention(i, end, variant, place, locative, sure))
@@ -246,13 +250,13 @@ def _written_as_name(
     word = analysis.words[start]
     if len(word) < 4:
         return False
-    zipf = _zipf(word)
+    zipf = zipf_of(word)
     known = local or place.major
     if _script(word) == "arabic":
         # No capitals to tell a name by, and place names are everyday words of Arabic
         # news ("إدلب" is as frequent as "قصف"): a preposition of place must say so.
         return zipf < COMMON_ZIPF or (
-            known and zipf < VERY_COMMON_ZIPF and _after_locative(analysis, start)
+            known and zipf < VERY_COMMON_ZIPF and after_locative(analysis, start)
         )
     written = analysis.cased[start] if analysis.cased else word
     if len(written) > 1 and written.isupper():
@@ -263,7 +267,7 @@ def _written_as_name(
     if written[:1].isupper():
         # A capital inside a sentence, but "the New York Times" and "Monday Market"
         # have those too: a common word needs a preposition of place as well.
-        return zipf < COMMON_ZIPF or _after_locative(analysis, start)
+        return zipf < COMMON_ZIPF or after_locative(analysis, start)
     return known and zipf < COMMON_ZIPF
 
 
@@ -285,11 +289,11 @@ def _surely_a_name(analysis: Analysis, start: int, end: int, locative: bool, loc
     if not capital:
         return False
     if analysis.opening and analysis.opening[start] and end - start == 1:
-        return local or locative or not _common(words[0])
+        return local or locative or not is_common_word(words[0])
     return True
 
 
-def _after_locative(analysis: Analysis, index: int) -> bool:
+def after_locative(analysis: Analysis, index: int) -> bool:
     """Whether a preposition of place comes just before word `index` ("in", "в", "في");
     in Arabic it may be joined to the word ("بحمص")."""
     if analysis.before and analysis.before[index] in _LOCATIVE:
@@ -360,7 +364,7 @@ def _wordfreq_version() -> str:
 
 
 @lru_cache(maxsize=1 << 16)
-def _zipf(word: str) -> float:
+def zipf_of(word: str) -> float:
     """How common a word is in its language (wordfreq's Zipf scale: 3 is once per
     million words; Russian and Ukrainian share Cyrillic, so the commoner counts). Words
     rarer than a language's `_KEPT_ZIPF` read as 0."""
@@ -386,8 +390,8 @@ def warm_up() -> None:
     _frequency_tables()
 
 
-def _common(word: str) -> bool:
-    return _zipf(word) >= COMMON_ZIPF
+def is_common_word(word: str) -> bool:
+    return zipf_of(word) >= COMMON_ZIPF
 
 
 # --- building the gazetteer from the packages ------------------------------------------

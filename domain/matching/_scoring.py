@@ -6,6 +6,9 @@ from. Everything that decides what a message asks for, how a shortlisted inciden
 scored, which point it is about and which status the answer gets lives here, so both
 paths give the same answer for the same statistics. docs/matching.md has the
 measurements behind every constant.
+
+One module because it is the one place both paths call: the features, the fitted models
+that weigh them and the status rule are read together whenever a threshold is tuned.
 """
 
 from __future__ import annotations
