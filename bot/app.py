@@ -26,6 +26,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.callbacks import PATTERNS, Kind
 from bot.config import Settings
 from bot.delivery import PatientRateLimiter
 from bot.handlers import buttons, checks, errors, inline, moderation, users
@@ -81,6 +82,19 @@ MODERATOR_COMMANDS = {
     "export": moderation.export,
     "mod": moderation.mod,
     "cancel": moderation.cancel,
+}
+
+
+# Each kind of button data (bot.callbacks) and its handler; a moderator's form buttons are
+# taken first (below), and data that matches no kind is answered as expired.
+BUTTONS: dict[Kind, Callable[[Update, Any], Coroutine[Any, Any, None]]] = {
+    Kind.VIEW: buttons.switch_view,
+    Kind.PICK: buttons.switch_view,
+    Kind.NONE_OF_THESE: buttons.none_of_these,
+    Kind.FEEDBACK: buttons.feedback,
+    Kind.FOLLOW_UP: buttons.follow_up,
+    Kind.IMPORT: moderation.upload_answer,
+    Kind.MODERATOR: moderation.refuse_forged,
 }
 
 
@@ -143,7 +157,7 @@ def build_application(settings: Settings, svc: Services) -> Application:  # type
         MessageHandler(NEW & private & filters.TEXT, moderation.form_message), group=-1
     )
     application.add_handler(
-        CallbackQueryHandler(moderation.form_button, pattern=r"^m:(c:\d+:\d+|s|x)$"), group=-1
+        CallbackQueryHandler(moderation.form_button, pattern=PATTERNS[Kind.FORM]), group=-1
     )
     for command, handler in FORM_COMMANDS.items():
         application.add_handler(CommandHandler(command, handler, filters=NEW))
@@ -155,10 +169,6 @@ def build_application(settings: Settings, svc: Services) -> Application:  # type
             moderation.upload,
         )
     )
-    application.add_handler(
-        CallbackQueryHandler(moderation.upload_answer, pattern=r"^m:(no)?import(all)?$")
-    )
-    application.add_handler(CallbackQueryHandler(moderation.refuse_forged, pattern=r"^m:"))
     application.add_handler(CommandHandler("start", users.start, filters=NEW))
     application.add_handler(CommandHandler("help", users.help_command, filters=NEW))
     application.add_handler(CommandHandler("lang", users.lang, filters=NEW))
@@ -171,7 +181,9 @@ def build_application(settings: Settings, svc: Services) -> Application:  # type
         )
     )
     application.add_handler(MessageHandler(NEW & groups & _MentionsBot(), checks.mention))
-    application.add_handler(CallbackQueryHandler(buttons.on_button))
+    for kind, on_press in BUTTONS.items():
+        application.add_handler(CallbackQueryHandler(on_press, pattern=PATTERNS[kind]))
+    application.add_handler(CallbackQueryHandler(buttons.expired))
     application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(ChosenInlineResultHandler(inline.chosen_result))
     application.add_error_handler(errors.on_error)

@@ -159,9 +159,7 @@ def load_settings(
     retention = parse(
         "UNMATCHED_RETENTION_DAYS", 180, _non_negative, "a whole number of days, 0 to keep all"
     )
-    semantic = parse(
-        "SEMANTIC_MATCHING", "auto", _choice("auto", "off"), "auto or off"
-    )
+    semantic = parse("SEMANTIC_MATCHING", "auto", _choice("auto", "off"), "auto or off")
     if match_index == "postgres" and is_sqlite(async_url(database_url)):
         problems.append(
             "MATCH_INDEX: postgres keeps the index in the database and needs a PostgreSQL "

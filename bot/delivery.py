@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
 import httpx
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
@@ -21,39 +19,6 @@ log = logging.getLogger(__name__)
 replying_to: ContextVar[int | None] = ContextVar("replying_to", default=None)
 
 Answer = bool | dict[str, Any] | list[dict[str, Any]]
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-_NO_PREVIEW_JSON: dict[str, Any] = {"is_disabled": True}
-
-
-async def send_html(
-    bot: Bot,
-    chat_id: int,
-    text: str,
-    *,
-    reply_to: int | None = None,
-    keyboard: InlineKeyboardMarkup | Mapping[str, Any] | None = None,
-) -> int:
-    """Send an HTML message (as a reply, if `reply_to`); returns its message id.
-
-    Unlike `Bot.send_message`, the sent message is not read back into PTB objects: with
-    the replied-to message and the keyboard inside it, that was a tenth of the bot's time
-    under load, for a result only its id is wanted from. It goes through the same rate
-    limiter and retries as every other request.
-    """
-    # Plain JSON throughout: building python-telegram-bot objects only to serialize them
-    # again was a good part of a reply's cost under load.
-    data: dict[str, Any] = {
-        "chat_id": chat_id,
-        "text": text,
-        "parse_mode": ParseMode.HTML,
-        "link_preview_options": _NO_PREVIEW_JSON,
-    }
-    if reply_to is not None:
-        data["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
-    if keyboard is not None:
-        data["reply_markup"] = keyboard
-    sent = await bot._post("sendMessage", data)
-    return int(sent["message_id"])
 
 
 class PatientRateLimiter(AIORateLimiter):

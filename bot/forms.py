@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import callbacks
 from bot.render import HTML, Button, Keyboard
 from domain.moderation import InputError, is_skip
 
@@ -104,16 +105,14 @@ class Draft:
         keyboard: Keyboard = []
         if step.choices is not None:
             options = step.choices(self.values)
-            # The step number rides along, so a button left over from an earlier question
-            # cannot answer the current one.
             keyboard = [
                 [
-                    Button(label, f"m:c:{self.step}:{n}")
+                    Button(label, callbacks.form_choice(self.step, n))
                     for n, (label, _) in enumerate(options[i : i + 2], i)
                 ]
                 for i in range(0, len(options), 2)
             ]
-        keyboard.append([Button("Cancel", "m:x")])
+        keyboard.append([Button("Cancel", callbacks.FORM_CANCEL)])
         return text, keyboard
 
     def choose(self, step_number: int, index: int) -> None:
@@ -127,4 +126,6 @@ class Draft:
 
     def confirmation(self) -> tuple[str, Keyboard]:
         text = f"{HTML.bold(self.form.title)} · check and save\n\n{self.form.summary(self.values)}"
-        return text, [[Button("Save", "m:s"), Button("Cancel", "m:x")]]
+        return text, [
+            [Button("Save", callbacks.FORM_SAVE), Button("Cancel", callbacks.FORM_CANCEL)]
+        ]

@@ -65,6 +65,17 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
 
+        self.inline_chosen = Counter(
+            "factcheck_inline_chosen_total",
+            "Inline results that someone posted into a chat",
+            registry=self.registry,
+        )  # fmt: skip
+        self.feedback = Counter(
+            "factcheck_feedback_total",
+            "Presses of Helpful / Not helpful under answers, by verdict",
+            ["verdict"], registry=self.registry,
+        )  # fmt: skip
+
     def semantic_state(self, state: str, pending: int, calls: int, skipped: int) -> None:
         self.semantic.set({"on": 1.0, "warming": 0.5}.get(state, 0.0))
         self.semantic_pending.set(pending)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 
 from bot.i18n import t
-from bot.render import HTML, answer_keyboard, answer_messages, inline_markup
+from bot.render import HTML, answer_keyboard, answer_messages
+from bot.replies import send_html
 from bot.services import Services
 from db.repository import Actor
 
@@ -25,7 +25,7 @@ async def link_claim(
     so a long list of followers stays within Telegram's limits.
     """
     follow_ups = await svc.database.community.link_query(query_id, incident_key, actor)
-    await svc.incidents_changed([incident_key])
+    await svc.sync_index()
     told = 0
     for follow_up in follow_ups:
         language = follow_up.language or svc.settings.default_language
@@ -36,15 +36,10 @@ async def link_claim(
         # would pass one person's message, links and all, to strangers.
         header = HTML.text(t(language, "follow_up", day=follow_up.asked_on.strftime("%d.%m.%Y")))
         try:
-            await bot.send_message(follow_up.chat_id, header, parse_mode=ParseMode.HTML)
-            keyboard = inline_markup(answer_keyboard(answer, language))
+            await send_html(bot, follow_up.chat_id, header)
+            keyboard = answer_keyboard(answer, language)
             for n, text in enumerate(answer_messages(answer, language)):
-                await bot.send_message(
-                    follow_up.chat_id,
-                    text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard if n == 0 else None,
-                )
+                await send_html(bot, follow_up.chat_id, text, keyboard=keyboard if n == 0 else None)
         except Forbidden:
             # Blocked the bot: retrying later would fail the same way.
             log.info("a follower blocked the bot; not told")

@@ -20,10 +20,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from bot.delivery import replying_to, send_html
+from bot.delivery import replying_to
 from bot.i18n import t
 from bot.metrics import outcome
 from bot.render import HTML
+from bot.replies import send_html
 
 log = logging.getLogger("bot.updates")
 

@@ -11,10 +11,12 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import callbacks
+from bot.callbacks import VIEWS, View
 from bot.i18n import STANCE_MARKS, kind_word, stance_word, t
 from domain.answer import Answer, CandidateSummary
 from domain.model import (
@@ -29,9 +31,6 @@ from domain.model import (
 MESSAGE_LIMIT = 4096
 INLINE_DESCRIPTION_LIMIT = 200
 SUMMARY_ACCOUNTS = 6
-
-View = Literal["summary", "accounts", "disputes", "sources"]
-VIEWS: tuple[View, ...] = ("summary", "accounts", "disputes", "sources")
 
 
 class Markup:
@@ -128,28 +127,26 @@ def shorten(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
-# --- callback data -----------------------------------------------------------------------
-# Telegram allows 64 bytes; incident keys can be 80 characters, so buttons carry the
-# fixed-length short key and a point index instead.
+# --- button data (formats in bot.callbacks) ---------------------------------------------
 
 
 def view_data(view: View, incident: IncidentView, point_key: str | None) -> str:
-    return f"v:{view}:{short_key(incident.key)}:{_point_index(incident, point_key)}"
+    return callbacks.view(view, short_key(incident.key), _point_index(incident, point_key))
 
 
 def pick_data(incident_key: str, point_index: int | None) -> str:
-    return f"p:{short_key(incident_key)}:{'-' if point_index is None else point_index}"
+    return callbacks.pick(short_key(incident_key), point_index)
 
 
 def feedback_data(incident: IncidentView, helpful: bool) -> str:
-    return f"f:{short_key(incident.key)}:{1 if helpful else 0}"
+    return callbacks.feedback(short_key(incident.key), helpful)
 
 
-def _point_index(incident: IncidentView, point_key: str | None) -> str:
+def _point_index(incident: IncidentView, point_key: str | None) -> int | None:
     for n, point in enumerate(incident.points):
         if point.key == point_key:
-            return str(n)
-    return "-"
+            return n
+    return None
 
 
 # --- answers -----------------------------------------------------------------------------
@@ -354,7 +351,7 @@ def answer_keyboard(answer: Answer, language: str, view: View = "summary") -> Ke
 def no_record_message(language: str, query_id: int | None) -> tuple[str, Keyboard]:
     if query_id is None:
         return HTML.text(t(language, "no_record_short")), []
-    keyboard = [[Button(t(language, "notify_me"), f"u:{query_id}")]]
+    keyboard = [[Button(t(language, "notify_me"), callbacks.follow_up(query_id))]]
     return HTML.text(t(language, "no_record")), keyboard
 
 
@@ -401,7 +398,7 @@ def ambiguous_message(answer: Answer, language: str) -> tuple[str, Keyboard]:
         [Button(label, pick_data(c.incident_key, None))]
         for c, label in zip(answer.candidates, candidate_labels(answer.candidates), strict=True)
     ]
-    rows.append([Button(t(language, "none_of_these"), "n")])
+    rows.append([Button(t(language, "none_of_these"), callbacks.NONE_OF_THESE)])
     return HTML.text(t(language, "ambiguous")), rows
 
 

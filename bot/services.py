@@ -48,13 +48,13 @@ class Services:
     languages: Batcher[int, str | None]
     check_counts: Batcher[tuple[int, int], int]
     inline_cache: OrderedDict[tuple[int, str], list[Any]] = field(default_factory=OrderedDict)
-    inline_chosen: int = 0
     metrics: Metrics = field(default_factory=Metrics)
     changes: ChangeCursor = field(default_factory=ChangeCursor)
     _languages: OrderedDict[int, str | None] = field(default_factory=OrderedDict)
     _staff: set[int] = field(default_factory=set)
     _staff_until: float = 0.0
     _staff_reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _syncing: asyncio.Lock = field(default_factory=asyncio.Lock)
     _said: OrderedDict[tuple[int, str], float] = field(default_factory=OrderedDict)
 
     @property
@@ -92,11 +92,20 @@ class Services:
         self.checker.embed_in_background()
 
     async def sync_index(self) -> list[str]:
-        """Pick up incidents written by other processes (replicas, the command line)."""
-        keys = await self.database.shared.changes_since(self.changes)
-        if keys:
-            await self.incidents_changed(keys)
-            self.metrics.incidents.set(await self.checker.size())
+        """Bring the match index up to date with the change log; the keys it re-read.
+
+        The one way the index learns of a change, whoever made it: this process (a
+        handler calls this right after its write, so the very next check sees the edit),
+        another replica or the command line (found every `SYNC_INTERVAL` seconds). Every
+        write appends the incidents it touched to the log in its own transaction, a
+        source edit those citing the source too.
+        """
+        async with self._syncing:
+            keys = await self.database.shared.changes_since(self.changes)
+            if keys:
+                await self.checker.refresh(keys)
+                self.inline_cache.clear()
+                self.metrics.incidents.set(await self.checker.size())
         return keys
 
     async def language_choice(self, user_id: int) -> str | None:
@@ -171,11 +180,6 @@ class Services:
         if days:
             cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
             await self.database.community.forget_unmatched(cutoff)
-
-    async def incidents_changed(self, keys: list[str]) -> None:
-        """Make moderators' edits visible to the very next check."""
-        await self.checker.refresh(keys)
-        self.inline_cache.clear()
 
     def cached_inline(self, query: str) -> list[Any] | None:
         key = (self.checker.generation, query)

@@ -253,6 +253,9 @@ class UnmatchedQuery(SQLModel, table=True):
     )
     resolved_by: int | None = Field(default=None, sa_type=BigInteger)
     resolved_at: dt.datetime | None = _optional_time()
+    judged_wrong: str | None = Field(default=None, max_length=200)
+    """Set when the bot did answer, with this incident, and someone pressed Not helpful:
+    the match or the record needs a look. None for a claim nothing matched."""
 
 
 class UnmatchedAsker(SQLModel, table=True):

@@ -95,7 +95,7 @@ async def test_inline_query_offers_the_incident_and_posts_the_answer(
         assert content["parse_mode"] == "HTML" and "Up to 40" in content["message_text"]
         bot_api.user_chooses_inline_result(alice, result["id"], CLAIM)
         await bot_api.wait_until_idle()
-        assert bot.services.inline_chosen == 1
+        assert bot.services.metrics.inline_chosen._value.get() == 1
         # The same query again is served from the cache, with the same results.
         again = await bot_api.wait_for_inline_answer(bot_api.user_inline_query(alice, CLAIM))
     assert [r["id"] for r in again.results] == [result["id"]]
@@ -137,7 +137,7 @@ async def _add_twin_incidents(bot: RunningBot) -> None:
         for n, label in ((1, "north"), (2, "south"))
     ]
     await repository.save_incidents(twins, Actor(1, "test"))
-    await bot.services.incidents_changed([t.key for t in twins])
+    await bot.services.sync_index()
 
 
 async def test_ambiguous_claim_asks_which_incident_then_answers(

@@ -96,7 +96,7 @@ async def _record_post(bot: object, channel: str, message_id: int) -> None:
     incident = await svc.database.repository.get_incident(REFERENCE_INCIDENT_KEY)
     changed = dataclasses.replace(incident, posts=(KnownPost(channel, message_id),))
     await svc.database.repository.save_incidents([changed], Actor(1, "test"))
-    await svc.incidents_changed([REFERENCE_INCIDENT_KEY])
+    await svc.sync_index()
 
 
 async def test_photo_caption_is_checked(bot_api: BotApiDouble, tmp_path: Path) -> None:

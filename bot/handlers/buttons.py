@@ -1,156 +1,177 @@
 """Buttons under answers: switching views, picking a candidate, feedback, follow-ups.
 
-Button data is untrusted input: anyone can send any bytes as callback data, so each
-handler parses it strictly and treats anything unexpected as an expired button.
+Each kind of button has its handler here, registered with its pattern from
+`bot.callbacks`, which also reads the data back. A press costs what a check costs (a
+lookup, an edit, a write), so the same per-user limit holds; a press whose data no
+longer leads anywhere (an incident deleted since, a forged button) is told it expired.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
 
 from telegram import CallbackQuery, Message, Update
-from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.delivery import NO_PREVIEW
-from bot.handlers.checks import asked_claim, language_for, send_answer
+from bot import callbacks, replies
 from bot.i18n import t
-from bot.render import VIEWS, View, answer_keyboard, answer_messages, inline_markup
-from bot.services import services
+from bot.incoming import asked_claim, language_for
+from bot.render import answer_keyboard, answer_messages
+from bot.services import Services, services
+from db.repository import UnmatchedClaim
 from domain.answer import Answer
 from domain.matching import MatchStatus
 
 log = logging.getLogger(__name__)
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    if query is None:
-        return
-    language = await language_for(context, update.effective_user)
-    user = update.effective_user
-    # A press costs what a check costs (a lookup, an edit, a write): the same limit holds.
-    if user is not None and not await services(context).allow_check(user.id):
-        await query.answer(t(language, "too_fast"), show_alert=False)
-        return
-    parts = (query.data or "").split(":")
-    kind, args = parts[0], parts[1:]
-    handled = False
-    if kind == "v" and len(args) == 3 and args[0] in VIEWS:
-        handled = await _switch_view(query, context, language, args[0], args[1], args[2])
-    elif kind == "p" and len(args) == 2:
-        handled = await _switch_view(query, context, language, "summary", args[0], args[1])
-    elif kind == "n" and not args:
-        handled = await _none_of_these(update, query, context, language)
-    elif kind == "f" and len(args) == 2 and args[1] in ("0", "1"):
-        handled = await _feedback(query, context, language, args[0], args[1] == "1")
-    elif kind == "u" and len(args) == 1 and args[0].isdigit():
-        handled = await _follow_up(query, context, language, int(args[0]))
-    if not handled:
-        await query.answer(t(language, "expired"), show_alert=False)
+@dataclass(frozen=True)
+class Press:
+    update: Update
+    context: ContextTypes.DEFAULT_TYPE
+    query: CallbackQuery
+    svc: Services
+    language: str
 
 
-async def _switch_view(
-    query: CallbackQuery,
-    context: ContextTypes.DEFAULT_TYPE,
-    language: str,
-    view: View,
-    short: str,
-    point: str,
-) -> bool:
-    svc = services(context)
-    key = await svc.checker.incident_key(short)
-    if key is None:
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def button(handle: Callable[[Press], Awaitable[bool]]) -> Handler:
+    """The per-user limit, then the handler; a press it could not act on (it returned
+    False) is answered with "this button has expired"."""
+
+    @functools.wraps(handle)
+    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        svc = services(context)
+        user = update.effective_user
+        language = await language_for(context, user)
+        if user is not None and not await svc.allow_check(user.id):
+            await query.answer(t(language, "too_fast"))
+            return
+        if not await handle(Press(update, context, query, svc, language)):
+            await query.answer(t(language, "expired"))
+
+    return run
+
+
+@button
+async def switch_view(press: Press) -> bool:
+    """Another view of an answer, or the answer about a candidate picked from a list."""
+    asked = callbacks.read_view(press.query.data)
+    if asked is None:
         return False
-    answer = await svc.checker.answer_for(key)
+    checker = press.svc.checker
+    key = await checker.incident_key(asked.short)
+    answer = await checker.answer_for(key) if key is not None else None
     if answer is None or answer.incident is None:
         return False
-    if point != "-":
-        if not point.isdigit() or int(point) >= len(answer.incident.points):
+    if asked.point is not None:
+        if asked.point >= len(answer.incident.points):
             return False
-        answer = await svc.checker.answer_for(key, answer.incident.points[int(point)].key)
-        assert answer is not None
-    messages = answer_messages(answer, language, view)
-    keyboard = inline_markup(answer_keyboard(answer, language, view))
-    await query.answer()
-    try:
-        await query.edit_message_text(
-            messages[0],
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard,
-            link_preview_options=NO_PREVIEW,
+        answer = await checker.answer_for(
+            answer.incident.key, answer.incident.points[asked.point].key
         )
-    except BadRequest as error:
-        # Pressing the button of the view already shown changes nothing; that is fine.
-        if "not modified" not in str(error).lower():
-            raise
-    message = query.message
-    if message is not None and len(messages) > 1:
+        assert answer is not None
+    messages = answer_messages(answer, press.language, asked.view)
+    await press.query.answer()
+    await replies.edit(
+        press.query, messages[0], answer_keyboard(answer, press.language, asked.view)
+    )
+    message = press.query.message
+    if message is not None:
         for text in messages[1:]:
-            await context.bot.send_message(
-                message.chat.id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
-            )
+            await replies.send_html(press.context.bot, message.chat.id, text)
     return True
 
 
-async def _none_of_these(
-    update: Update, query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, language: str
-) -> bool:
-    """None of the offered incidents fit: the claim (the message the question answered)
-    goes to the moderators' queue."""
-    message = query.message
+def _asked(press: Press) -> tuple[str, Message] | None:
+    """The claim an answer (or a question) replied to, and the message it was in."""
+    message = press.query.message
     if not isinstance(message, Message) or message.reply_to_message is None:
-        return False
+        return None
     original = message.reply_to_message
-    claim, _ = asked_claim(original, context.bot.username)
-    if not claim:
+    claim, _ = asked_claim(original, press.context.bot.username)
+    return (claim, original) if claim else None
+
+
+@button
+async def none_of_these(press: Press) -> bool:
+    """None of the offered incidents fit: the claim goes to the moderators' queue."""
+    asked = _asked(press)
+    message = press.query.message
+    if asked is None or message is None:
         return False
-    svc = services(context)
-    await query.answer()
-    unmatched = Answer(MatchStatus.NONE, claim, normalized=(await svc.checker.match(claim)).query)
-    await query.edit_message_reply_markup(None)
-    private = message.chat.type == ChatType.PRIVATE
-    await send_answer(
-        svc, original, unmatched, language, user=update.effective_user, private=private
+    claim, original = asked
+    await press.query.answer()
+    normalized = (await press.svc.checker.match(claim)).query
+    unmatched = Answer(MatchStatus.NONE, claim, normalized=normalized)
+    await replies.drop_buttons(press.query)
+    await replies.send_answer(
+        press.svc,
+        original,
+        unmatched,
+        press.language,
+        user=press.update.effective_user,
+        private=message.chat.type == ChatType.PRIVATE,
     )
     return True
 
 
-async def _feedback(
-    query: CallbackQuery,
-    context: ContextTypes.DEFAULT_TYPE,
-    language: str,
-    short: str,
-    helpful: bool,
-) -> bool:
-    svc = services(context)
-    key = await svc.checker.incident_key(short)
-    if key is None or query.from_user is None:
+@button
+async def feedback(press: Press) -> bool:
+    """Helpful / Not helpful. "Not helpful" also puts the claim in the moderators' queue,
+    marked with the incident it was answered with: the match or the record needs a look."""
+    given = callbacks.read_feedback(press.query.data)
+    user = press.query.from_user
+    if given is None or user is None:
         return False
-    if not await svc.database.community.save_feedback(key, query.from_user.id, helpful):
+    short, helpful = given
+    key = await press.svc.checker.incident_key(short)
+    if key is None:
         return False
-    await query.answer(t(language, "thanks_feedback"))
+    judged = None
+    if not helpful and (asked := _asked(press)) is not None:
+        claim, original = asked
+        normalized = (await press.svc.checker.match(claim)).query or claim
+        judged = UnmatchedClaim(
+            normalized, claim, user.id, original.chat.id, press.language, answered_with=key
+        )
+    if not await press.svc.database.community.save_feedback(key, user.id, helpful, judged):
+        return False
+    press.svc.metrics.feedback.labels("helpful" if helpful else "not_helpful").inc()
+    await press.query.answer(t(press.language, "thanks_feedback"))
     return True
 
 
-async def _follow_up(
-    query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, language: str, query_id: int
-) -> bool:
-    svc = services(context)
-    message = query.message
-    if query.from_user is None or message is None:
+@button
+async def follow_up(press: Press) -> bool:
+    """Tell me when this unmatched claim gets an answer (private chats only)."""
+    query_id = callbacks.read_follow_up(press.query.data)
+    message = press.query.message
+    user = press.query.from_user
+    if query_id is None or user is None or message is None:
         return False
     if message.chat.type != ChatType.PRIVATE:
-        await query.answer(t(language, "notify_unavailable"), show_alert=True)
+        await press.query.answer(t(press.language, "notify_unavailable"), show_alert=True)
         return True
-    if not await svc.database.community.want_follow_up(
-        query_id, query.from_user.id, message.chat.id
-    ):
+    community = press.svc.database.community
+    if not await community.want_follow_up(query_id, user.id, message.chat.id):
         return False
-    await query.answer(t(language, "notify_ok"), show_alert=True)
-    try:
-        await query.edit_message_reply_markup(None)
-    except BadRequest as error:
-        log.debug("could not remove the follow-up button: %s", error)
+    await press.query.answer(t(press.language, "notify_ok"), show_alert=True)
+    await replies.drop_buttons(press.query)
     return True
+
+
+@button
+async def expired(press: Press) -> bool:
+    """Any other data: a button of an older release, or forged."""
+    return False

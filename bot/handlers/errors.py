@@ -8,9 +8,11 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.handlers.checks import language_for
 from bot.i18n import t
+from bot.incoming import language_for
 from bot.metrics import outcome
+from bot.render import HTML
+from bot.replies import reply
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,6 @@ async def _report(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer(text, show_alert=True)
         elif update.effective_message is not None and not isinstance(error, NetworkError):
-            await update.effective_message.reply_text(text)
+            await reply(update.effective_message, HTML.text(text))
     except TelegramError as failure:
         log.warning("could not tell the user about the failure: %s", failure)

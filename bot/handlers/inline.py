@@ -14,9 +14,8 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.delivery import NO_PREVIEW
-from bot.handlers.checks import language_for
 from bot.i18n import t
+from bot.incoming import language_for
 from bot.render import (
     HTML,
     answer_keyboard,
@@ -25,6 +24,7 @@ from bot.render import (
     inline_markup,
     shorten,
 )
+from bot.replies import NO_PREVIEW
 from bot.services import services
 from domain.matching import MatchStatus
 from domain.model import short_key
@@ -108,6 +108,5 @@ async def chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     chosen = update.chosen_inline_result
     if chosen is None:
         return
-    svc = services(context)
-    svc.inline_chosen += 1
+    services(context).metrics.inline_chosen.inc()
     log.info("inline result chosen", extra={"result": chosen.result_id})

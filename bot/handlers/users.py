@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.handlers.checks import language_for
 from bot.i18n import LANGUAGES, t
+from bot.incoming import language_for
 from bot.render import HTML
+from bot.replies import reply
 from bot.services import services
 
 
@@ -21,10 +22,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ):
         return  # a group sees the greeting once a minute, however often it is asked for
     language = await language_for(context, update.effective_user)
-    await message.reply_text(
-        HTML.text(t(language, "start", bot=context.bot.username or "")),
-        parse_mode=ParseMode.HTML,
-    )
+    await reply(message, HTML.text(t(language, "start", bot=context.bot.username or "")))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -33,7 +31,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     language = await language_for(context, update.effective_user)
     bot_name = HTML.text(context.bot.username or "")
-    await message.reply_text(t(language, "help", bot=bot_name), parse_mode=ParseMode.HTML)
+    await reply(message, t(language, "help", bot=bot_name))
 
 
 async def lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -45,9 +43,7 @@ async def lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     choice = (context.args or [""])[0].lower() if context.args else ""
     if len(context.args or []) != 1 or choice not in LANGUAGES:
         current = await language_for(context, user)
-        await message.reply_text(
-            HTML.text(t(current, "lang_usage", current=current)), parse_mode=ParseMode.HTML
-        )
+        await reply(message, HTML.text(t(current, "lang_usage", current=current)))
         return
     await services(context).choose_language(user.id, choice)
-    await message.reply_text(HTML.text(t(choice, "lang_set")), parse_mode=ParseMode.HTML)
+    await reply(message, HTML.text(t(choice, "lang_set")))

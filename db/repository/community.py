@@ -63,6 +63,8 @@ class QueueEntry:
     first_asked_at: dt.datetime
     last_asked_at: dt.datetime
     waiting: int
+    judged_wrong: str | None = None
+    """The incident key of an answer someone judged wrong (see `UnmatchedClaim`)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class UnmatchedClaim:
     user_id: int
     chat_id: int
     language: str | None
+    answered_with: str | None = None
+    """The incident the bot answered with, when the asker judged that answer wrong."""
 
 
 class CommunityRepository(Store):
@@ -111,6 +115,13 @@ class CommunityRepository(Store):
         """
         if not claims:
             return []
+        async with self._gate, self.session() as session, session.begin():
+            return await self._record_in(session, claims)
+
+    async def _record_in(
+        self, session: AsyncSession, claims: Sequence[UnmatchedClaim]
+    ) -> list[int]:
+        """`record_unmatched_many` inside the caller's transaction."""
         now = utcnow()
         texts = [c.normalized[:500] for c in claims]
         samples: dict[str, str] = {}
@@ -118,62 +129,67 @@ class CommunityRepository(Store):
             samples.setdefault(text, claim.claim)  # the first wording asked is shown
         queries = SQLModel.metadata.tables[UnmatchedQuery.__tablename__]
         askers = SQLModel.metadata.tables[UnmatchedAsker.__tablename__]
-        async with self._gate, self.session() as session, session.begin():
-            insert_into = insert_for(session)
-            ids = await self._query_ids(session, list(samples))
-            missing = [text for text in samples if text not in ids]
-            if missing:
-                # Rows as parameters of one statement (not a VALUES list built per batch):
-                # one compiled form whatever the batch size.
-                await session.execute(
-                    insert_into(queries).on_conflict_do_nothing(index_elements=["normalized_text"]),
-                    [
-                        {
-                            "normalized_text": text,
-                            "sample_text": samples[text][:1000],
-                            "times_asked": 0,  # counted below, with its first asker
-                            "first_asked_at": now,
-                            "last_asked_at": now,
-                            "status": QueueStatus.OPEN,
-                        }
-                        for text in missing
-                    ],
-                )
-                ids.update(await self._query_ids(session, missing))
-            new_askers: dict[tuple[int, int], dict[str, Any]] = {}
-            for text, claim in zip(texts, claims, strict=True):
-                new_askers.setdefault(
-                    (ids[text], claim.user_id),
-                    {
-                        "query_id": ids[text],
-                        "user_id": claim.user_id,
-                        "chat_id": claim.chat_id,
-                        "language": claim.language,
-                        "wants_follow_up": False,
-                        "asked_at": now,
-                    },
-                )
-            inserted = (
-                await session.execute(
-                    insert_into(askers)
-                    .on_conflict_do_nothing(index_elements=["query_id", "user_id"])
-                    .returning(askers.c.query_id),
-                    list(new_askers.values()),
-                )
-            ).scalars()
-            added = dict.fromkeys(ids.values(), 0)
-            for query_id in inserted:
-                added[query_id] += 1
+        insert_into = insert_for(session)
+        ids = await self._query_ids(session, list(samples))
+        missing = [text for text in samples if text not in ids]
+        if missing:
+            # Rows as parameters of one statement (not a VALUES list built per batch):
+            # one compiled form whatever the batch size.
             await session.execute(
-                update(queries)
-                .where(queries.c.id == bindparam("row_id"))
-                .values(
-                    times_asked=queries.c.times_asked + bindparam("added"),
-                    last_asked_at=now,
-                    status=QueueStatus.OPEN,
-                ),
-                [{"row_id": query_id, "added": n} for query_id, n in sorted(added.items())],
+                insert_into(queries).on_conflict_do_nothing(index_elements=["normalized_text"]),
+                [
+                    {
+                        "normalized_text": text,
+                        "sample_text": samples[text][:1000],
+                        "times_asked": 0,  # counted below, with its first asker
+                        "first_asked_at": now,
+                        "last_asked_at": now,
+                        "status": QueueStatus.OPEN,
+                    }
+                    for text in missing
+                ],
             )
+            ids.update(await self._query_ids(session, missing))
+        new_askers: dict[tuple[int, int], dict[str, Any]] = {}
+        for text, claim in zip(texts, claims, strict=True):
+            new_askers.setdefault(
+                (ids[text], claim.user_id),
+                {
+                    "query_id": ids[text],
+                    "user_id": claim.user_id,
+                    "chat_id": claim.chat_id,
+                    "language": claim.language,
+                    "wants_follow_up": False,
+                    "asked_at": now,
+                },
+            )
+        inserted = (
+            await session.execute(
+                insert_into(askers)
+                .on_conflict_do_nothing(index_elements=["query_id", "user_id"])
+                .returning(askers.c.query_id),
+                list(new_askers.values()),
+            )
+        ).scalars()
+        added = dict.fromkeys(ids.values(), 0)
+        for query_id in inserted:
+            added[query_id] += 1
+        await session.execute(
+            update(queries)
+            .where(queries.c.id == bindparam("row_id"))
+            .values(
+                times_asked=queries.c.times_asked + bindparam("added"),
+                last_asked_at=now,
+                status=QueueStatus.OPEN,
+            ),
+            [{"row_id": query_id, "added": n} for query_id, n in sorted(added.items())],
+        )
+        judged = {ids[text]: c.answered_with for text, c in zip(texts, claims, strict=True)}
+        for query_id, key in judged.items():
+            if key is not None:
+                await session.execute(
+                    update(queries).where(queries.c.id == query_id).values(judged_wrong=key)
+                )
         return [ids[text] for text in texts]
 
     @staticmethod
@@ -248,6 +264,7 @@ class CommunityRepository(Store):
                     row.first_asked_at,
                     row.last_asked_at,
                     int(count),
+                    row.judged_wrong,
                 )
                 for row, count in await session.execute(query)
             ]
@@ -360,9 +377,17 @@ class CommunityRepository(Store):
                 audit_event(actor, "dismiss", "queue", str(query_id), {"claim": row.sample_text})
             )
 
-    async def save_feedback(self, incident_key: str, user_id: int, helpful: bool) -> bool:
-        """One vote per user per incident; voting again changes the vote."""
-        async with self.session() as session, session.begin():
+    async def save_feedback(
+        self,
+        incident_key: str,
+        user_id: int,
+        helpful: bool,
+        judged_wrong: UnmatchedClaim | None = None,
+    ) -> bool:
+        """One vote per user per incident; voting again changes the vote. With
+        `judged_wrong`, the claim the answer was given to is queued, marked with the
+        incident it was answered with, in the same transaction."""
+        async with self._gate, self.session() as session, session.begin():
             incident_id = (
                 await session.execute(
                     select(col(Incident.id)).where(col(Incident.key) == incident_key)
@@ -382,6 +407,8 @@ class CommunityRepository(Store):
             else:
                 row.helpful = helpful
                 row.updated_at = utcnow()
+            if judged_wrong is not None:
+                await self._record_in(session, [judged_wrong])
             return True
 
     async def feedback_counts(self, incident_key: str) -> tuple[int, int]:
