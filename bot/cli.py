@@ -322,7 +322,7 @@ async def _keep_index(settings: Settings, database: Database) -> None:
         count = await checker.reindex()
         print(f"match index rebuilt: {count} incidents")
         return
-    if checker.embedder is not None:
+    if checker.semantic_on:
         print(
             "semantic stage: a running bot computes the vectors of new and changed "
             "incidents in the background; to store them now: factcheck-bot embed"
@@ -332,7 +332,7 @@ async def _keep_index(settings: Settings, database: Database) -> None:
 async def _embed(settings: Settings, args: argparse.Namespace) -> int:
     async def work(database: Database) -> int:
         checker = make_checker(settings, database)
-        if checker.embedder is None:
+        if not checker.semantic_on:
             print(f"semantic stage is off: {unavailable_reason() or 'SEMANTIC_MATCHING=off'}")
             return EXIT_FAILED
         await checker.load()

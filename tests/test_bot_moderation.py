@@ -532,3 +532,25 @@ async def test_an_older_export_neither_revives_deleted_incidents_nor_overwrites_
     assert "left as they were" in (done.plain or "")
     assert edited is not None and edited.title == "Edited after the export"
     assert twin_now is None  # still deleted
+
+
+async def test_an_answer_judged_wrong_reaches_the_queue_and_the_record(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    reader = bot_api.add_user(961, "Reader")
+    reader_chat = bot_api.add_private_chat(reader)
+    claim = "Rebels killed 40 soldiers in Idlib, right?"
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)):
+        admin = await _admin(bot_api)
+        bot_api.user_sends(reader, reader_chat, claim)
+        (answer,) = await bot_api.wait_for_messages(reader_chat, 1)
+        press = bot_api.user_presses(reader, answer, keyboard_data(answer)["👎 Not helpful"])
+        assert (await bot_api.wait_for_callback_answer(press)).text == "Thanks for the feedback."
+        await bot_api.wait_until_idle()
+        queue = (await admin.send("/queue")).plain or ""
+        shown = (await admin.send("/show idlib-disputed-attack")).plain or ""
+    # The claim was answered, so it was never unmatched: it is queued because the reader
+    # said the answer was wrong, with the incident it was answered with.
+    assert claim in queue
+    assert "answered with idlib-disputed-attack, judged wrong" in queue
+    assert "👍 0 helpful · 👎 1 not helpful" in shown
