@@ -36,10 +36,6 @@ class ImportResult:
             f"{len(self.incidents.updated)} changed, {self.incidents.unchanged} unchanged"
         )
 
-    @property
-    def changed_incidents(self) -> list[str]:
-        return [*self.incidents.created, *self.incidents.updated]
-
 
 @dataclass(frozen=True)
 class ImportPlan:

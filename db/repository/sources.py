@@ -52,18 +52,6 @@ class SourceRecords(Store):
             ).scalar_one_or_none()
             return source_view(row) if row else None
 
-    async def incidents_citing(self, source_key: str) -> list[str]:
-        """Keys of the incidents with an account from this source."""
-        async with self.session() as session:
-            query = (
-                select(col(Incident.key))
-                .join(Account, col(Account.incident_id) == col(Incident.id))
-                .join(Source, col(Source.id) == col(Account.source_id))
-                .where(col(Source.key) == source_key)
-                .distinct()
-            )
-            return list((await session.execute(query)).scalars())
-
     async def source_keys(self) -> set[str]:
         async with self.session() as session:
             return set((await session.execute(select(col(Source.key)))).scalars())

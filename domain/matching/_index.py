@@ -165,9 +165,6 @@ class InvertedIndex:
     def idf(self, df: int) -> float:
         return bm25_idf(len(self._slot_of), df)
 
-    def has(self, term: str) -> bool:
-        return term in self._postings
-
     def raw(self, term: str) -> tuple[IntArray, FloatArray]:
         """Slots holding `term` and the term's normalized frequency in each (fresh copies)."""
         postings = self._postings.get(term)

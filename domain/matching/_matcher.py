@@ -192,10 +192,6 @@ class ClaimMatcher:
     def has_vector(self, incident_key: str) -> bool:
         return incident_key in self._vectors
 
-    @property
-    def vector_count(self) -> int:
-        return len(self._vectors)
-
     def _shortlist(self, query: Query, vector: Vector | None) -> list[Shortlisted]:
         """Stage 1, and with a vector the incidents nearest in meaning that words missed;
         each with its similarity, or none at all if any of them lacks a vector."""

@@ -31,7 +31,7 @@ import math
 import os
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
@@ -189,17 +189,6 @@ class Gazetteer:
     def items(self) -> Iterator[tuple[Variant, Place]]:
         for key, place in self._entries.items():
             yield tuple(key.split(" ")), self._places[place]
-
-    def overlay(self, extra: Iterable[tuple[Variant, Place]]) -> Gazetteer:
-        """A gazetteer holding this one's names and `extra`'s (merged where both have one)."""
-        both = Gazetteer(local=self.local)
-        both._entries = dict(self._entries)
-        both._places = list(self._places)
-        both._place_ids = dict(self._place_ids)
-        both._longest = dict(self._longest)
-        for variant, place in extra:
-            both.add(variant, place)
-        return both
 
     def mentions(self, analysis: Analysis) -> list[Mention]:
         """Place names in a message, longest first at each position, never overlapping."""
@@ -549,12 +538,3 @@ def _write_cache(path: Path, text: str, what: str) -> None:
         scratch.replace(path)
     except OSError as problem:
         log.info("%s: not cached (%s); it is built again at the next start", what, problem)
-
-
-def stored_places(names: Sequence[str], countries: frozenset[str]) -> list[tuple[Variant, Place]]:
-    """The place names of one stored incident as gazetteer entries."""
-    return [
-        (variant, Place(countries, Level.SETTLEMENT))
-        for name in names
-        if (variant := tuple(name_terms(name)))
-    ]

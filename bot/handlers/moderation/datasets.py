@@ -11,6 +11,7 @@ import io
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot import callbacks
 from bot.forms import FORM_TIMEOUT
 from bot.handlers.moderation.access import actor_of, staff_only, where
 from bot.render import HTML, Button, split_message
@@ -69,7 +70,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user_id, chat_id, document.file_id, document.file_name or "upload.json"
     )
     plan = await plan_import(svc.database.repository, lambda: io.BytesIO(data))
-    buttons = [Button("Import", "m:import")]
+    buttons = [Button("Import", callbacks.import_answer("import"))]
     question = "Import it?"
     if plan.needs_choice:
         # Bringing back what someone deleted, or overwriting what someone edited since the
@@ -78,8 +79,8 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             "Import it? <b>Import</b> leaves the incidents deleted here deleted and those "
             "edited here since the export as they are; <b>Import all</b> replaces them too."
         )
-        buttons.append(Button("Import all", "m:importall"))
-    buttons.append(Button("Cancel", "m:noimport"))
+        buttons.append(Button("Import all", callbacks.import_answer("importall")))
+    buttons.append(Button("Cancel", callbacks.import_answer("noimport")))
     await say(
         update,
         f"✅ {HTML.text(report.describe())}.\n{HTML.text(plan.describe())}\n\n{question}",
@@ -101,7 +102,8 @@ async def upload_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if pending is None:
         await say(update, "Nothing is waiting to be imported; send the file again.")
         return
-    if query.data not in ("m:import", "m:importall"):
+    choice = callbacks.read_import(query.data)
+    if choice not in ("import", "importall"):
         await say(update, "Not imported.")
         return
     file_id, name = pending
@@ -109,7 +111,7 @@ async def upload_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
     try:
         leave: list[str] = []
-        if query.data == "m:import":
+        if choice == "import":
             # What is stored may have changed since the question: the plan is made again.
             with contextlib.suppress(DatasetInvalid, KeyError, TypeError, ValueError):
                 leave = (

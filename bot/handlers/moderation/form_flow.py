@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot import callbacks
 from bot.forms import FORM_TIMEOUT, Draft
 from bot.handlers.moderation.access import actor_of, role_of, staff_only, where
 from bot.handlers.moderation.form_definitions import FORM_BUILDERS
@@ -124,8 +125,10 @@ async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = update.callback_query
     if query is None or not await _form_owner(update, svc):
         return  # not a moderator: refused and audited further down
-    data = query.data or ""
-    if data == "m:x":
+    pressed = callbacks.read_form(query.data)
+    if pressed is None:
+        return  # matched no form button: answered further down as an old or forged one
+    if pressed.action == "cancel":
         # Cancel needs nothing from the form, not even answers that still fit.
         await query.answer()
         await _cancel(update, svc)
@@ -136,17 +139,14 @@ async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         raise ApplicationHandlerStop
     await query.answer()
     user_id, chat_id = where(update)
-    if data == "m:s":
+    if pressed.action == "save":
         if draft.current() is not None:
             await _ask(update, draft, "answer the remaining questions first")
         else:
             await _save_draft(update, svc, draft)
     else:
-        parts = data.split(":")
         try:
-            if not (len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit()):
-                raise InputError("that button is no longer in use")
-            draft.choose(int(parts[2]), int(parts[3]))
+            draft.choose(pressed.step, pressed.index)
         except InputError as problem:
             await _ask(update, draft, str(problem))
         else:
