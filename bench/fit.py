@@ -235,11 +235,11 @@ def verdicts(
     for index, gold, keys in asked:
         if index not in only:
             continue
-        features = by_query.get(index, [])[: len(keys)]
-        if not features:
+        shortlist = by_query.get(index, [])[: len(keys)]
+        if not shortlist:
             counts["none" if gold else "neg none"] += 1
             continue
-        x = np.asarray(features)
+        x = np.asarray(shortlist)
         scores = 1.0 / (1.0 + np.exp(-(x @ model[1:] + model[0])))
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])

@@ -47,9 +47,9 @@ from db.repository import Actor  # noqa: E402
 from domain.checker import ClaimChecker  # noqa: E402
 from domain.dataset import SAMPLE_PATH  # noqa: E402
 from domain.matching import load_embedder  # noqa: E402
-from tests.conftest import create_database, drop_database  # noqa: E402
 from tests.double import BotApiDouble  # noqa: E402
-from tests.running_bot import bot_environment  # noqa: E402
+from tests.helpers.databases import create_database, drop_database  # noqa: E402
+from tests.helpers.running_bot import bot_environment  # noqa: E402
 
 CLAIMS = [
     "Did rebels kill 40 Syrian soldiers in Idlib?",
@@ -380,6 +380,7 @@ async def drive(
                 else (f"{rng.choice(WORDS)} in {rng.choice(PLACES)} hit?")
             )
             now = time.time()
+            key: tuple[Any, ...]
             if roll < 0.6:
                 update = double.user_sends(user, private[user.id], claim)
                 message = update["message"]
@@ -404,6 +405,7 @@ async def drive(
                     key = ("reply", message["chat"]["id"], message["message_id"])
                     tally.pending[key] = Pending("private", now, key)
                 else:
+                    assert target is not None  # it has buttons
                     update = double.user_presses(user, target, rng.choice(buttons))
                     key = ("callback", update["callback_query"]["id"])
                     tally.pending[key] = Pending("button", now, key)

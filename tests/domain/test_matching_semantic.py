@@ -35,7 +35,7 @@ from domain.matching import (
 from domain.model import document_for
 from domain.sample import REFERENCE_INCIDENT_KEY, reference_incident
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def real_model() -> object:
@@ -86,9 +86,9 @@ async def test_vectors_are_computed_once_and_stored_not_recomputed_at_start(
     model = WordVectors()
     first = ClaimChecker(database.repository, embedder=model, vectors=database.vectors)
     await first.load()
-    assert first.semantic is SemanticState.WARMING and first.unembedded == 1
+    assert (first.semantic, first.unembedded) == (SemanticState.WARMING, 1)
     assert await first.embed_missing() == 1
-    assert first.semantic is SemanticState.ON
+    assert (first.semantic, first.unembedded) == (SemanticState.ON, 0)
     stored = await database.vectors.vectors(model.model_id)
     assert set(stored) == {REFERENCE_INCIDENT_KEY}
 

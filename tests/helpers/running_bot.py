@@ -19,7 +19,7 @@ from bot.config import Settings, load_settings
 from bot.services import Services
 from tests.double import BotApiDouble, Chat, Message, User
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass

@@ -7,7 +7,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.double import BotApiDouble
-from tests.running_bot import WEBHOOK_PATH, running_bot
+from tests.helpers.running_bot import WEBHOOK_PATH, running_bot
 
 
 async def test_reference_case_through_a_webhook(

@@ -11,7 +11,7 @@ import pytest
 
 from domain.dataset import SAMPLE_PATH
 from tests.double import BotApiDouble
-from tests.running_bot import Moderator, keyboard_data, running_bot
+from tests.helpers.running_bot import Moderator, keyboard_data, running_bot
 
 ADMIN = 900
 
@@ -362,11 +362,7 @@ async def test_queue_link_in_the_chat_tells_whoever_asked(
         chat = bot_api.add_private_chat(asker)
         bot_api.user_sends(asker, chat, "Was a hospital in Sarmin bombed last night?")
         (no_record,) = await bot_api.wait_for_messages(chat, 1)
-        buttons = {
-            b["text"]: b["callback_data"]
-            for row in no_record.reply_markup["inline_keyboard"]
-            for b in row
-        }  # type: ignore[index]
+        buttons = keyboard_data(no_record)
         bot_api.user_presses(asker, no_record, buttons["🔔 Tell me when it's answered"])
         await bot_api.wait_until_idle()
         listing = await mod.send("/queue")

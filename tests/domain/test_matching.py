@@ -455,6 +455,9 @@ async def test_a_remembered_match_is_forgotten_when_the_index_changes() -> None:
         async def incident_for_post(self, channel: str, message_id: int) -> str | None:
             return None
 
+        async def count_incidents(self) -> int:
+            return len(stored)
+
     checker = ClaimChecker(Store())
     await checker.load()
     claim = "Was the Zephyrbrook aqueduct bombed?"

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.callbacks import VIEWS
 from bot.render import (
     HTML,
     MESSAGE_LIMIT,
     PLAIN,
-    VIEWS,
     answer_blocks,
     answer_keyboard,
     answer_messages,

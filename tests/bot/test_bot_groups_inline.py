@@ -10,7 +10,7 @@ from typing import Any
 from db.repository import Actor
 from domain.sample import REFERENCE_INCIDENT_KEY
 from tests.double import BotApiDouble
-from tests.running_bot import RunningBot, keyboard_data, running_bot
+from tests.helpers.running_bot import RunningBot, keyboard_data, running_bot
 
 CLAIM = "Did rebels kill 40 Syrian soldiers in Idlib?"
 

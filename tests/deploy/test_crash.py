@@ -17,9 +17,9 @@ import pytest
 
 from db.database import Database
 from domain.dataset import SAMPLE_PATH
-from tests.conftest import ADMIN_DSN, create_database, drop_database, postgres_problem
 from tests.double import BotApiDouble, User
-from tests.running_bot import (
+from tests.helpers.databases import ADMIN_DSN, create_database, drop_database, postgres_problem
+from tests.helpers.running_bot import (
     ROOT,
     Moderator,
     RunningBot,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.processing import MAX_BACKLOG
 from tests.double import BotApiDouble
-from tests.running_bot import Moderator, keyboard_data, running_bot
+from tests.helpers.running_bot import Moderator, keyboard_data, running_bot
 
 
 async def test_a_private_chat_is_answered_while_a_busy_group_waits(

@@ -16,7 +16,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_PACKAGES = ("bot", "db", "domain")
 IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
 

@@ -22,11 +22,11 @@ from domain.checker import ClaimChecker
 from domain.matching import ClaimMatcher, MatchStatus, StoredMatcher
 from domain.model import IncidentDocument, MatchText, NameGroup, TextKind
 from domain.sample import REFERENCE_INCIDENT_KEY
-from tests.conftest import POSTGRES_URL, migrated_database
 from tests.double import BotApiDouble
-from tests.running_bot import keyboard_data
-from tests.test_matching_reference import ENGLISH, RUSSIAN, distractors
-from tests.test_replicas import ADMIN, add_point_on_a_until_b_finds_it, cluster
+from tests.helpers.cluster import ADMIN, add_point_on_a_until_b_finds_it, cluster
+from tests.helpers.databases import POSTGRES_URL, migrated_database
+from tests.helpers.look_alikes import ENGLISH, RUSSIAN, distractors
+from tests.helpers.running_bot import keyboard_data
 
 pytestmark = pytest.mark.postgres
 

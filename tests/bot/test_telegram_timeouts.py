@@ -15,7 +15,7 @@ from telegram.error import TimedOut
 
 from bot.delivery import PatientRateLimiter
 from tests.double import BotApiDouble
-from tests.running_bot import plain_texts, running_bot
+from tests.helpers.running_bot import plain_texts, running_bot
 
 CLAIM = "Did rebels kill 40 Syrian soldiers in Idlib?"
 UNKNOWN = "Did a blue giraffe open the new metro line in Tashkent?"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.double import BotApiDouble
-from tests.running_bot import keyboard_data, running_bot
+from tests.helpers.running_bot import keyboard_data, running_bot
 
 pytestmark = pytest.mark.asyncio
 

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.render import VIEWS, answer_messages, telegram_length
+from bot.callbacks import VIEWS
+from bot.render import answer_messages, telegram_length
 from domain import moderation
 from domain.answer import Answer
 from domain.dataset import validate
@@ -22,7 +23,7 @@ from domain.model import FigureView
 from domain.sample import reference_incident
 from tests.double import BotApiDouble
 from tests.double.validation import parse_html
-from tests.running_bot import running_bot
+from tests.helpers.running_bot import running_bot
 
 NASTY = st.one_of(
     st.text(max_size=300),
