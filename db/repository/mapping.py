@@ -27,6 +27,7 @@ from db.models import (
     utcnow,
 )
 from db.repository._base import NotFoundError
+from domain.dataset import source_to_json
 from domain.model import (
     AccountView,
     DatePrecision,
@@ -59,14 +60,9 @@ def source_view(row: Source) -> SourceView:
 
 
 def source_values(view: SourceView) -> dict[str, Any]:
-    return {
-        "key": view.key,
-        "name": view.name,
-        "kind": view.kind.value,
-        "affiliation": view.affiliation,
-        "aliases": list(view.aliases),
-        "homepage": view.homepage,
-    }
+    """A source's columns: its dataset record, with the id under the column's name."""
+    record = source_to_json(view)
+    return {"key": record.pop("id"), **record}
 
 
 def incident_values(view: IncidentView) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.models import (
@@ -23,14 +24,7 @@ class StaffRepository(Store):
 
     async def role_of(self, user_id: int) -> Role | None:
         async with self.session() as session:
-            row = (
-                await session.execute(
-                    select(Moderator).where(
-                        col(Moderator.telegram_user_id) == user_id,
-                        col(Moderator.removed_at).is_(None),
-                    )
-                )
-            ).scalar_one_or_none()
+            row = await _serving(session, user_id)
             return Role(row.role) if row else None
 
     async def appoint(self, user_id: int, name: str, actor: Actor) -> bool:
@@ -62,14 +56,7 @@ class StaffRepository(Store):
 
     async def dismiss(self, user_id: int, actor: Actor) -> bool:
         async with self.session() as session, session.begin():
-            row = (
-                await session.execute(
-                    select(Moderator).where(
-                        col(Moderator.telegram_user_id) == user_id,
-                        col(Moderator.removed_at).is_(None),
-                    )
-                )
-            ).scalar_one_or_none()
+            row = await _serving(session, user_id)
             if row is None:
                 return False
             row.removed_at = utcnow()
@@ -119,3 +106,12 @@ class StaffRepository(Store):
             else:
                 row.after = {"times": int((row.after or {}).get("times", 1)) + 1}
                 row.at = utcnow()
+
+
+async def _serving(session: AsyncSession, user_id: int) -> Moderator | None:
+    """The moderator row of someone serving now (not removed), if any."""
+    query = select(Moderator).where(
+        col(Moderator.telegram_user_id) == user_id, col(Moderator.removed_at).is_(None)
+    )
+    found: Moderator | None = (await session.execute(query)).scalar_one_or_none()
+    return found
