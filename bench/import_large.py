@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import resource
 import sys
@@ -28,7 +27,8 @@ from db.database import Database
 from db.datasets import import_dataset
 from db.engine import create_engine
 from db.repository import Actor
-from domain.dataset import SAMPLE_PATH, validate
+from domain.dataset import validate
+from tests.helpers.datasets import write_sample_copies
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -36,18 +36,9 @@ POSTGRES_URL = os.environ.get(
 
 
 def write_dataset(path: Path, count: int) -> None:
-    sample = json.loads(SAMPLE_PATH.read_text(encoding="utf-8"))
-    template = sample["incidents"][0]
-    with path.open("w", encoding="utf-8") as out:
-        out.write('{"format": "factcheck-dataset", "version": 1, "sources": ')
-        out.write(json.dumps(sample["sources"], ensure_ascii=False))
-        out.write(', "incidents": [\n')
-        for n in range(count):
-            incident = dict(template)
-            incident["id"] = f"synthetic-{n:07d}"
-            incident["title"] = f"Synthetic incident {n} near town {n % 997}"
-            out.write(("," if n else "") + json.dumps(incident, ensure_ascii=False) + "\n")
-        out.write("]}\n")
+    write_sample_copies(
+        path, count, prefix="synthetic", title="Synthetic incident {n} near town {n}"
+    )
 
 
 def peak_rss_mb() -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sqlite3
@@ -16,9 +15,9 @@ import asyncpg
 import pytest
 
 from db.database import Database
-from domain.dataset import SAMPLE_PATH
 from tests.double import BotApiDouble, User
 from tests.helpers.databases import ADMIN_DSN, create_database, drop_database, postgres_problem
+from tests.helpers.datasets import write_sample_copies
 from tests.helpers.running_bot import (
     ROOT,
     Moderator,
@@ -42,16 +41,9 @@ def _import(dataset: Path, environment: dict[str, str]) -> subprocess.Popen[str]
 
 
 def _large_dataset(path: Path, count: int) -> None:
-    sample = json.loads(SAMPLE_PATH.read_text(encoding="utf-8"))
-    template = sample["incidents"][0]
-    incidents = []
-    for n in range(count):
-        incident = dict(template)
-        incident["id"] = f"crash-{n}"
-        incident["title"] = f"Incident written before the crash, number {n}"
-        incidents.append(incident)
-    sample["incidents"] = incidents
-    path.write_text(json.dumps(sample), encoding="utf-8")
+    write_sample_copies(
+        path, count, prefix="crash", title="Incident written before the crash, number {n}"
+    )
 
 
 async def test_sigkill_during_an_import_leaves_the_database_as_it_was(tmp_path: Path) -> None:
