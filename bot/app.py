@@ -26,10 +26,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot import messages as msg
 from bot.callbacks import PATTERNS, Kind
 from bot.config import Settings
 from bot.delivery import PatientRateLimiter
 from bot.handlers import buttons, checks, errors, inline, moderation, users
+from bot.i18n import LANGUAGES, t
 from bot.inbox import LEASE
 from bot.logs import setup_logging
 from bot.polling import LONG_POLL_SECONDS, poll
@@ -41,20 +43,17 @@ from db.engine import database_problem
 
 log = logging.getLogger(__name__)
 
-COMMANDS = {
-    "en": [
-        BotCommand("start", "What this bot does"),
-        BotCommand("help", "How to ask and what the answer means"),
-        BotCommand("check", "Check a claim (in groups: reply /check to a message)"),
-        BotCommand("lang", "Reply language: /lang en or /lang ru"),
-    ],
-    "ru": [
-        BotCommand("start", "Что делает этот бот"),
-        BotCommand("help", "Как спросить и что значит ответ"),
-        BotCommand("check", "Проверить утверждение (в группе: /check ответом)"),
-        BotCommand("lang", "Язык ответов: /lang en или /lang ru"),
-    ],
-}
+# The menu of commands users see, in each language (Telegram picks by the user's own).
+MENU = (
+    ("start", msg.COMMAND_START),
+    ("help", msg.COMMAND_HELP),
+    ("check", msg.COMMAND_CHECK),
+    ("lang", msg.COMMAND_LANG),
+)
+
+
+def command_menu(language: str) -> list[BotCommand]:
+    return [BotCommand(command, t(language, text)) for command, text in MENU]
 
 
 # New messages only: editing an old message must not act on it a second time.
@@ -72,6 +71,8 @@ MODERATOR_COMMANDS = {
     "removeaccount": moderation.remove_account,
     "editsource": moderation.edit_source,
     "post": moderation.record_post,
+    "translate": moderation.translate_record,
+    "translatesource": moderation.translate_source,
     "delete": moderation.delete,
     "undo": moderation.undo,
     "show": moderation.show,
@@ -206,9 +207,9 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
             application.job_queue.run_repeating(
                 _take_over_orphans, interval=LEASE.total_seconds() / 4, first=LEASE.total_seconds()
             )
-    for language, commands in COMMANDS.items():
+    for language in LANGUAGES:
         await application.bot.set_my_commands(
-            commands, language_code=None if language == "en" else language
+            command_menu(language), language_code=None if language == "en" else language
         )
     log.info("ready: @%s", application.bot.username)
 

@@ -13,9 +13,13 @@ from typing import IO, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import messages as msg
 from bot.app import run_bot
 from bot.config import ConfigError, Settings, load_settings
-from bot.render import PLAIN, answer_blocks
+from bot.i18n import LANGUAGES, t
+from bot.keyboards import candidate_labels
+from bot.markup import PLAIN
+from bot.render import answer_blocks
 from bot.services import make_checker
 from db import migrate
 from db.database import Database, SampleData
@@ -56,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         default="summary",
         help="which part of the answer to print",
     )
-    check.add_argument("--lang", choices=["en", "ru"], default="en", help="answer language")
+    check.add_argument("--lang", choices=LANGUAGES, default="en", help="answer language")
 
     load = commands.add_parser("import", help="validate a dataset file, then import it")
     load.add_argument("file", type=Path, help="dataset JSON file")
@@ -174,9 +178,10 @@ async def _check(settings: Settings, args: argparse.Namespace) -> int:
             data["matching"] = {"semantic": checker.semantic.value}
             print(json.dumps(data, ensure_ascii=False, indent=2))
         elif answer.candidates:
-            print(f"Which incident do you mean? Candidates for: {claim}")
-            for candidate in answer.candidates:
-                print(f"  {candidate.incident_key}  {candidate.title} ({candidate.score:.2f})")
+            print(t(args.lang, msg.AMBIGUOUS), f"({claim})")
+            labels = candidate_labels(answer.candidates, args.lang)
+            for candidate, label in zip(answer.candidates, labels, strict=True):
+                print(f"  {candidate.incident_key}  {label} ({candidate.score:.2f})")
         else:
             print("\n\n".join(answer_blocks(answer, args.lang, args.view, PLAIN)))
         return EXIT_OK if answer.found else EXIT_FAILED

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import callbacks
-from bot.render import HTML, Button, Keyboard
+from bot.keyboards import Button, Keyboard
+from bot.markup import HTML
 from domain.moderation import InputError, is_skip
 
 Parser = Callable[[str, dict[str, Any]], Any]

@@ -9,16 +9,29 @@ import datetime as dt
 from telegram import Chat, Message, MessageOriginChannel, User
 from telegram.ext import ContextTypes
 
-from bot.i18n import pick_language
+from bot.i18n import pick_language, supported
 from bot.services import services
+from domain.languages import written_in
 
 
-async def language_for(context: ContextTypes.DEFAULT_TYPE, user: User | None) -> str:
+async def language_for(
+    context: ContextTypes.DEFAULT_TYPE,
+    user: User | None,
+    text: str = "",
+    *,
+    group: bool = False,
+) -> str:
+    """The language to answer in: the user's /lang choice, else Telegram's language, else
+    the language `text` (what they asked) is written in; in a group, that one first."""
     svc = services(context)
-    if user is None:
-        return svc.settings.default_language
-    preferred = await svc.language_choice(user.id)
-    return pick_language(user.language_code, preferred, svc.settings.default_language)
+    preferred = await svc.language_choice(user.id) if user is not None else None
+    code = user.language_code if user is not None else None
+    written = None
+    if text and (group or not (supported(preferred) or supported(code))):
+        written = written_in(text)
+    return pick_language(
+        code, preferred, svc.settings.default_language, written=written, group=group
+    )
 
 
 # Telegram's own limits: no genuine update carries more, and a forged one is cut here

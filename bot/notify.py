@@ -7,8 +7,11 @@ import logging
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 
+from bot import messages as msg
 from bot.i18n import t
-from bot.render import HTML, answer_keyboard, answer_messages
+from bot.keyboards import answer_keyboard
+from bot.markup import HTML
+from bot.render import answer_messages
 from bot.replies import send_html
 from bot.services import Services
 from db.repository import Actor
@@ -34,7 +37,7 @@ async def link_claim(
             break
         # The queue entry's wording is whoever asked first: quoting it to everyone else
         # would pass one person's message, links and all, to strangers.
-        header = HTML.text(t(language, "follow_up", day=follow_up.asked_on.strftime("%d.%m.%Y")))
+        header = HTML.text(t(language, msg.FOLLOW_UP, day=follow_up.asked_on.strftime("%d.%m.%Y")))
         try:
             await send_html(bot, follow_up.chat_id, header)
             keyboard = answer_keyboard(answer, language)

@@ -20,10 +20,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot import messages as msg
 from bot.delivery import replying_to
 from bot.i18n import t
+from bot.markup import HTML
 from bot.metrics import outcome
-from bot.render import HTML
 from bot.replies import send_html
 
 log = logging.getLogger("bot.updates")
@@ -102,7 +103,7 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
                 log.warning("chat backlog full: skipping its updates", extra={"chat": key})
                 try:
                     language = svc.settings.default_language
-                    await send_html(update.get_bot(), chat.id, HTML.text(t(language, "backlog")))
+                    await send_html(update.get_bot(), chat.id, HTML.text(t(language, msg.BACKLOG)))
                 except Exception:
                     log.warning("could not say that updates were skipped", exc_info=True)
 

@@ -21,16 +21,16 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.callbacks import View
-from bot.metrics import outcome
-from bot.render import (
+from bot.keyboards import (
     Keyboard,
     ambiguous_message,
     answer_keyboard,
-    answer_messages,
     inline_markup,
     markup_json,
     no_record_message,
 )
+from bot.metrics import outcome
+from bot.render import answer_messages
 from bot.services import Services
 from domain.answer import Answer
 from domain.matching import MatchStatus

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from db.repository import Actor, Repository, SaveOutcome, audit_event
 from domain import dataset
-from domain.model import IncidentView, SourceView, Stance
+from domain.model import RECORD_LANGUAGE, IncidentView, SourceView, Stance
 
 Progress = Callable[[int, int], None]
 """Called as progress(incidents_done, incidents_total) while importing."""
@@ -252,29 +252,40 @@ def claim_reviews(incident: IncidentView, publisher: str) -> list[dict[str, Any]
             for a in incident.accounts
             if a.stance_on(point.key) is Stance.ASSERTS
         ]
-        reviews.append(
-            {
-                "@context": "https://schema.org",
-                "@type": "ClaimReview",
-                "identifier": f"{incident.key}#{point.key}",
-                "claimReviewed": point.text,
-                "author": {"@type": "Organization", "name": publisher},
-                "itemReviewed": {
-                    "@type": "Claim",
-                    "appearance": appearances,
-                    "about": {"@type": "Event", "name": incident.title, "location": incident.place},
-                },
-                "reviewRating": {
-                    "@type": "Rating",
-                    "alternateName": tally,
-                    "ratingExplanation": "; ".join(
-                        f"{stance.value}: {', '.join(names)}"
-                        for stance, names in by_stance.items()
-                        if names
-                    ),
-                },
-            }
-        )
+        # One review in the record's language and one in each language the point is
+        # translated into, each saying which language it is in.
+        languages = {RECORD_LANGUAGE: point.text, **point.translations}
+        for language, claim in sorted(languages.items()):
+            title = (
+                incident.translations[language].title
+                if language in incident.translations
+                else incident.title
+            )
+            suffix = "" if language == RECORD_LANGUAGE else f"@{language}"
+            reviews.append(
+                {
+                    "@context": "https://schema.org",
+                    "@type": "ClaimReview",
+                    "identifier": f"{incident.key}#{point.key}{suffix}",
+                    "inLanguage": language,
+                    "claimReviewed": claim,
+                    "author": {"@type": "Organization", "name": publisher},
+                    "itemReviewed": {
+                        "@type": "Claim",
+                        "appearance": appearances,
+                        "about": {"@type": "Event", "name": title, "location": incident.place},
+                    },
+                    "reviewRating": {
+                        "@type": "Rating",
+                        "alternateName": tally,
+                        "ratingExplanation": "; ".join(
+                            f"{stance.value}: {', '.join(names)}"
+                            for stance, names in by_stance.items()
+                            if names
+                        ),
+                    },
+                }
+            )
     return reviews
 
 

@@ -86,6 +86,8 @@ class Source(SQLModel, table=True):
     affiliation: str = Field(default="", max_length=300)
     aliases: list[str] = _json_list()
     homepage: str | None = Field(default=None, max_length=2048)
+    # {"ar": {"name": ..., "affiliation": ...}}
+    translations: dict[str, Any] = _json_dict()
     version: int = Field(default=1)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _created()
@@ -109,7 +111,7 @@ class Incident(SQLModel, table=True):
     keywords: list[str] = _json_list()
     # Named actors and the other spellings they go by: [{"name": ..., "aliases": [...]}].
     names: list[dict[str, Any]] = _json_list()
-    # {"ru": {"title": ..., "summary": ...}}
+    # {"ru": {"title": ..., "summary": ..., "place": ..., "country": ..., "date_note": ...}}
     translations: dict[str, Any] = _json_dict()
     version: int = Field(default=1)
     created_at: dt.datetime = _created()
@@ -148,6 +150,8 @@ class Account(SQLModel, table=True):
     published_on: dt.date | None = None
     url: str | None = Field(default=None, max_length=2048)
     language: str | None = Field(default=None, max_length=16)
+    # The summary in other languages: {"uk": ...}
+    translations: dict[str, Any] = _json_dict()
     version: int = Field(default=1)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _created()
@@ -165,6 +169,8 @@ class Figure(SQLModel, table=True):
     raw: str = Field(max_length=100)
     min_value: int | None = Field(default=None, sa_type=BigInteger)
     max_value: int | None = Field(default=None, sa_type=BigInteger)
+    # The label in other languages; `raw` stays as the source gave it.
+    translations: dict[str, Any] = _json_dict()
 
 
 class AccountStance(SQLModel, table=True):
@@ -181,6 +187,7 @@ class AccountStance(SQLModel, table=True):
     point_id: int = Field(foreign_key="point.id", ondelete="CASCADE")
     stance: Stance = Field(sa_type=String(16))
     note: str = Field(default="", max_length=300)
+    translations: dict[str, Any] = _json_dict()
 
 
 class MatchPhrase(SQLModel, table=True):

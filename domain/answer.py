@@ -8,11 +8,11 @@ disagreements are listed as such.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from domain.matching import MatchStatus
-from domain.model import AccountView, IncidentView, PointView, Stance
+from domain.model import AccountView, IncidentView, PointView, Stance, Translation
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class CandidateSummary:
     when: str = ""
     """The incident's date in digits ("12.09.2017", "09.2017", "2013–2018"), which read
     the same in every language; empty when undated."""
+    translations: dict[str, Translation] = field(default_factory=dict)
+    """The incident's title and place in other languages."""
 
 
 def when(incident: IncidentView) -> str:

@@ -201,7 +201,12 @@ class ClaimChecker:
             claim,
             candidates=tuple(
                 CandidateSummary(
-                    c.incident_key, incident.title, incident.place, c.score, when(incident)
+                    c.incident_key,
+                    incident.title,
+                    incident.place,
+                    c.score,
+                    when(incident),
+                    incident.translations,
                 )
                 for c in shown
                 if (incident := incidents.get(c.incident_key)) is not None

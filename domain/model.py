@@ -69,10 +69,26 @@ class NameGroup:
         return (self.name, *self.aliases)
 
 
+RECORD_LANGUAGE = "en"
+"""The language moderators write records in; their translations into other languages
+are kept beside each text (`translations`, keyed by language code)."""
+
+
 @dataclass(frozen=True)
 class Translation:
+    """An incident's own texts in another language; an empty field is not translated."""
+
     title: str
     summary: str = ""
+    place: str = ""
+    country: str = ""
+    date_note: str = ""
+
+
+@dataclass(frozen=True)
+class SourceTranslation:
+    name: str
+    affiliation: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,7 @@ class SourceView:
     aliases: tuple[str, ...] = ()
     homepage: str | None = None
     version: int = 1
+    translations: dict[str, SourceTranslation] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,8 @@ class FigureView:
     min: int | None = None
     max: int | None = None
     point_key: str | None = None
+    translations: dict[str, str] = field(default_factory=dict)
+    """The label (what is counted) in other languages; `raw` stays as the source gave it."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +121,8 @@ class StanceView:
     point_key: str
     stance: Stance
     note: str = ""
+    translations: dict[str, str] = field(default_factory=dict)
+    """The note in other languages."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +144,8 @@ class AccountView:
     figures: tuple[FigureView, ...] = ()
     stances: tuple[StanceView, ...] = ()
     version: int = 1
+    translations: dict[str, str] = field(default_factory=dict)
+    """The summary in other languages."""
 
     def stance_on(self, point_key: str) -> Stance:
         for stance in self.stances:
@@ -224,11 +247,19 @@ def document_for(incident: IncidentView) -> IncidentDocument:
         MatchText(TextKind.TITLE, incident.title),
         MatchText(TextKind.SUMMARY, incident.summary),
     ]
+    translated_places: list[str] = []
     for translation in incident.translations.values():
         texts.append(MatchText(TextKind.TITLE, translation.title))
         if translation.summary:
             texts.append(MatchText(TextKind.SUMMARY, translation.summary))
-    places = (incident.place, *incident.place_aliases, incident.country, incident.region)
+        translated_places += [translation.place, translation.country]
+    places = (
+        incident.place,
+        *incident.place_aliases,
+        incident.country,
+        incident.region,
+        *(name for name in translated_places if name),
+    )
     texts.extend(MatchText(TextKind.PLACE, name) for name in places if name)
     texts.extend(MatchText(TextKind.KEYWORD, word) for word in incident.keywords)
     for group in incident.names:
@@ -239,12 +270,12 @@ def document_for(incident: IncidentView) -> IncidentDocument:
     sources_seen: set[str] = set()
     for account in incident.accounts:
         texts.append(MatchText(TextKind.ACCOUNT, account.summary))
+        texts.extend(MatchText(TextKind.ACCOUNT, s) for s in account.translations.values())
         if account.source.key not in sources_seen:
             sources_seen.add(account.source.key)
-            texts.extend(
-                MatchText(TextKind.SOURCE, name)
-                for name in (account.source.name, *account.source.aliases)
-            )
+            source = account.source
+            names = (source.name, *source.aliases, *(t.name for t in source.translations.values()))
+            texts.extend(MatchText(TextKind.SOURCE, name) for name in names)
     texts.extend(MatchText(TextKind.PHRASE, phrase) for phrase in incident.phrases)
 
     groups: list[NameGroup] = [NameGroup(incident.place, incident.place_aliases)]

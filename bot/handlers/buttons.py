@@ -19,9 +19,11 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot import callbacks, replies
+from bot import messages as msg
 from bot.i18n import t
-from bot.incoming import asked_claim, language_for
-from bot.render import answer_keyboard, answer_messages
+from bot.incoming import asked_claim, claim_text, language_for
+from bot.keyboards import answer_keyboard
+from bot.render import answer_messages
 from bot.services import Services, services
 from db.repository import UnmatchedClaim
 from domain.answer import Answer
@@ -53,12 +55,16 @@ def button(handle: Callable[[Press], Awaitable[bool]]) -> Handler:
             return
         svc = services(context)
         user = update.effective_user
-        language = await language_for(context, user)
+        # The language of the claim the answer was given to, as when it was answered.
+        message = query.message
+        asked = message.reply_to_message if isinstance(message, Message) else None
+        group = message is not None and message.chat.type != ChatType.PRIVATE
+        language = await language_for(context, user, claim_text(asked), group=group)
         if user is not None and not await svc.allow_check(user.id):
-            await query.answer(t(language, "too_fast"))
+            await query.answer(t(language, msg.TOO_FAST))
             return
         if not await handle(Press(update, context, query, svc, language)):
-            await query.answer(t(language, "expired"))
+            await query.answer(t(language, msg.EXPIRED))
 
     return run
 
@@ -148,7 +154,7 @@ async def feedback(press: Press) -> bool:
     if not await press.svc.database.community.save_feedback(key, user.id, helpful, judged):
         return False
     press.svc.metrics.feedback.labels("helpful" if helpful else "not_helpful").inc()
-    await press.query.answer(t(press.language, "thanks_feedback"))
+    await press.query.answer(t(press.language, msg.THANKS_FEEDBACK))
     return True
 
 
@@ -161,12 +167,12 @@ async def follow_up(press: Press) -> bool:
     if query_id is None or user is None or message is None:
         return False
     if message.chat.type != ChatType.PRIVATE:
-        await press.query.answer(t(press.language, "notify_unavailable"), show_alert=True)
+        await press.query.answer(t(press.language, msg.NOTIFY_UNAVAILABLE), show_alert=True)
         return True
     community = press.svc.database.community
     if not await community.want_follow_up(query_id, user.id, message.chat.id):
         return False
-    await press.query.answer(t(press.language, "notify_ok"), show_alert=True)
+    await press.query.answer(t(press.language, msg.NOTIFY_OK), show_alert=True)
     await replies.drop_buttons(press.query)
     return True
 

@@ -9,10 +9,11 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot import messages as msg
 from bot.i18n import t
 from bot.incoming import asked_claim, claim_text, forwarded_post, language_for, sent_on
+from bot.markup import HTML
 from bot.metrics import outcome
-from bot.render import HTML
 from bot.replies import reply, send_answer
 from bot.services import services
 
@@ -30,15 +31,16 @@ async def respond_to_claim(
     """Check a claim and reply to `reply_to` with the answer, a question, or "no record"."""
     svc = services(context)
     user = update.effective_user
-    language = await language_for(context, user)
+    group = reply_to.chat.type != ChatType.PRIVATE
+    language = await language_for(context, user, claim, group=group)
     if user is not None and not await svc.allow_check(user.id):
         outcome.set("rate_limited")
         if svc.may_say(reply_to.chat.id, "too_fast"):
-            await reply(reply_to, HTML.text(t(language, "too_fast")))
+            await reply(reply_to, HTML.text(t(language, msg.TOO_FAST)))
         return
     if not claim:
         if svc.may_say(reply_to.chat.id, "empty_claim"):
-            await reply(reply_to, HTML.text(t(language, "empty_claim")))
+            await reply(reply_to, HTML.text(t(language, msg.EMPTY_CLAIM)))
         return
     channel, post_id = forwarded_post(source_message) if source_message else (None, None)
     answer = await svc.checker.check_forwarded(
@@ -76,8 +78,9 @@ async def _check_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     claim, source = asked_claim(message, context.bot.username)
     if not claim:
-        language = await language_for(context, update.effective_user)
+        group = message.chat.type != ChatType.PRIVATE
+        language = await language_for(context, update.effective_user, group=group)
         if services(context).may_say(message.chat.id, "check_usage"):
-            await reply(message, HTML.text(t(language, "check_usage")))
+            await reply(message, HTML.text(t(language, msg.CHECK_USAGE)))
         return
     await respond_to_claim(update, context, claim, reply_to=message, source_message=source)

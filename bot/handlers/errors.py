@@ -8,10 +8,11 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot import messages as msg
 from bot.i18n import t
 from bot.incoming import language_for
+from bot.markup import HTML
 from bot.metrics import outcome
-from bot.render import HTML
 from bot.replies import reply
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ async def _report(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         language = await language_for(context, update.effective_user)
     except Exception:  # the database may be the thing that failed
         language = "en"
-    text = t(language, "error")
+    text = t(language, msg.ERROR)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text, show_alert=True)

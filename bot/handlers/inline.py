@@ -14,16 +14,12 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot import messages as msg
 from bot.i18n import t
 from bot.incoming import language_for
-from bot.render import (
-    HTML,
-    answer_keyboard,
-    answer_messages,
-    inline_description,
-    inline_markup,
-    shorten,
-)
+from bot.keyboards import answer_keyboard, inline_markup
+from bot.markup import HTML, shorten
+from bot.render import answer_messages, inline_description
 from bot.replies import NO_PREVIEW
 from bot.services import services
 from domain.matching import MatchStatus
@@ -41,13 +37,13 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if query is None:
         return
     svc = services(context)
-    language = await language_for(context, update.effective_user)
     text = query.query.strip()[:MAX_QUERY]
+    language = await language_for(context, update.effective_user, text)
     if not text:
         await query.answer(
             [],
             cache_time=CACHE_SECONDS,
-            button=InlineQueryResultsButton(t(language, "inline_hint"), start_parameter="help"),
+            button=InlineQueryResultsButton(t(language, msg.INLINE_HINT), start_parameter="help"),
         )
         return
     if query.from_user is not None and not await svc.allow_check(query.from_user.id):
@@ -71,10 +67,10 @@ async def _results(
         return [
             InlineQueryResultArticle(
                 id="none",
-                title=t(language, "inline_no_record"),
+                title=t(language, msg.INLINE_NO_RECORD),
                 description=shorten(text, 100),
                 input_message_content=InputTextMessageContent(
-                    HTML.text(t(language, "inline_no_record_text", claim=shorten(text, 200))),
+                    HTML.text(t(language, msg.INLINE_NO_RECORD_TEXT, claim=shorten(text, 200))),
                     parse_mode=ParseMode.HTML,
                 ),
             )

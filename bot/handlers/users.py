@@ -6,9 +6,10 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot import messages as msg
 from bot.i18n import LANGUAGES, t
 from bot.incoming import language_for
-from bot.render import HTML
+from bot.markup import HTML
 from bot.replies import reply
 from bot.services import services
 
@@ -22,7 +23,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ):
         return  # a group sees the greeting once a minute, however often it is asked for
     language = await language_for(context, update.effective_user)
-    await reply(message, HTML.text(t(language, "start", bot=context.bot.username or "")))
+    await reply(message, HTML.text(t(language, msg.START, bot=context.bot.username or "")))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -31,7 +32,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     language = await language_for(context, update.effective_user)
     bot_name = HTML.text(context.bot.username or "")
-    await reply(message, t(language, "help", bot=bot_name))
+    await reply(message, t(language, msg.HELP, bot=bot_name))
 
 
 async def lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -43,7 +44,7 @@ async def lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     choice = (context.args or [""])[0].lower() if context.args else ""
     if len(context.args or []) != 1 or choice not in LANGUAGES:
         current = await language_for(context, user)
-        await reply(message, HTML.text(t(current, "lang_usage", current=current)))
+        await reply(message, HTML.text(t(current, msg.LANG_USAGE, current=current)))
         return
     await services(context).choose_language(user.id, choice)
-    await reply(message, HTML.text(t(choice, "lang_set")))
+    await reply(message, HTML.text(t(choice, msg.LANG_SET)))

@@ -27,7 +27,7 @@ from db.models import (
     utcnow,
 )
 from db.repository._base import NotFoundError
-from domain.dataset import source_to_json
+from domain.dataset import incident_to_json, source_to_json
 from domain.model import (
     AccountView,
     DatePrecision,
@@ -38,6 +38,7 @@ from domain.model import (
     NameGroup,
     PointView,
     SourceKind,
+    SourceTranslation,
     SourceView,
     Stance,
     StanceView,
@@ -56,13 +57,17 @@ def source_view(row: Source) -> SourceView:
         aliases=tuple(row.aliases),
         homepage=row.homepage,
         version=row.version,
+        translations={
+            lang: SourceTranslation(s["name"], s.get("affiliation", ""))
+            for lang, s in row.translations.items()
+        },
     )
 
 
 def source_values(view: SourceView) -> dict[str, Any]:
     """A source's columns: its dataset record, with the id under the column's name."""
     record = source_to_json(view)
-    return {"key": record.pop("id"), **record}
+    return {"key": record.pop("id"), **record, "translations": record.get("translations", {})}
 
 
 def incident_values(view: IncidentView) -> dict[str, Any]:
@@ -81,9 +86,7 @@ def incident_values(view: IncidentView) -> dict[str, Any]:
         "status": view.status.value,
         "keywords": list(view.keywords),
         "names": [{"name": g.name, "aliases": list(g.aliases)} for g in view.names],
-        "translations": {
-            lang: {"title": t.title, "summary": t.summary} for lang, t in view.translations.items()
-        },
+        "translations": incident_to_json(view)["translations"],
     }
 
 
@@ -132,6 +135,7 @@ async def assemble(session: AsyncSession, rows: Sequence[Incident]) -> list[Inci
                     min=figure.min_value,
                     max=figure.max_value,
                     point_key=point_keys.get(figure.point_id) if figure.point_id else None,
+                    translations=dict(figure.translations),
                 )
             )
         for stance in (
@@ -143,7 +147,12 @@ async def assemble(session: AsyncSession, rows: Sequence[Incident]) -> list[Inci
         ).scalars():
             if stance.point_id in point_keys:
                 stances[stance.account_id].append(
-                    StanceView(point_keys[stance.point_id], Stance(stance.stance), stance.note)
+                    StanceView(
+                        point_keys[stance.point_id],
+                        Stance(stance.stance),
+                        stance.note,
+                        dict(stance.translations),
+                    )
                 )
 
     phrases: dict[int, list[str]] = defaultdict(list)
@@ -190,6 +199,7 @@ async def assemble(session: AsyncSession, rows: Sequence[Incident]) -> list[Inci
                     figures=tuple(figures[account.id or 0]),
                     stances=tuple(stances[account.id or 0]),
                     version=account.version,
+                    translations=dict(account.translations),
                 )
             )
         views.append(
@@ -209,7 +219,13 @@ async def assemble(session: AsyncSession, rows: Sequence[Incident]) -> list[Inci
                 keywords=tuple(row.keywords),
                 names=tuple(NameGroup(g["name"], tuple(g.get("aliases", []))) for g in row.names),
                 translations={
-                    lang: Translation(t["title"], t.get("summary", ""))
+                    lang: Translation(
+                        t["title"],
+                        t.get("summary", ""),
+                        t.get("place", ""),
+                        t.get("country", ""),
+                        t.get("date_note", ""),
+                    )
                     for lang, t in row.translations.items()
                 },
                 points=tuple(
@@ -291,6 +307,7 @@ async def insert_children(
             "published_on": a.published_on,
             "url": a.url,
             "language": a.language,
+            "translations": dict(a.translations),
             "created_at": now,
             "updated_at": now,
         }
@@ -319,6 +336,7 @@ async def insert_children(
                         "raw": f.raw,
                         "min_value": f.min,
                         "max_value": f.max,
+                        "translations": dict(f.translations),
                     }
                     for n, f in enumerate(account.figures)
                 )
@@ -328,6 +346,7 @@ async def insert_children(
                         "point_id": point_ids[(incident_id, s.point_key)],
                         "stance": s.stance.value,
                         "note": s.note,
+                        "translations": dict(s.translations),
                     }
                     for s in account.stances
                 )

@@ -18,6 +18,7 @@ from domain.model import (
     NameGroup,
     PointView,
     SourceKind,
+    SourceTranslation,
     SourceView,
     Stance,
     StanceView,
@@ -39,7 +40,16 @@ def parse_source(data: Mapping[str, Any]) -> SourceView:
         affiliation=data.get("affiliation", "").strip(),
         aliases=tuple(a.strip() for a in data.get("aliases", [])),
         homepage=data.get("homepage"),
+        translations={
+            lang: SourceTranslation(s["name"].strip(), s.get("affiliation", "").strip())
+            for lang, s in data.get("translations", {}).items()
+        },
     )
+
+
+def _texts(data: Mapping[str, Any]) -> dict[str, str]:
+    """A `translations` map of one text: language -> text."""
+    return {lang: text.strip() for lang, text in data.get("translations", {}).items()}
 
 
 def parse_incident(data: Mapping[str, Any], sources: Mapping[str, SourceView]) -> IncidentView:
@@ -60,13 +70,15 @@ def parse_incident(data: Mapping[str, Any], sources: Mapping[str, SourceView]) -
                     min=f.get("min"),
                     max=f.get("max"),
                     point_key=f.get("point"),
+                    translations=_texts(f),
                 )
                 for f in a.get("figures", [])
             ),
             stances=tuple(
-                StanceView(s["point"], Stance(s["stance"]), s.get("note", "").strip())
+                StanceView(s["point"], Stance(s["stance"]), s.get("note", "").strip(), _texts(s))
                 for s in a.get("stances", [])
             ),
+            translations=_texts(a),
         )
         for a in data.get("accounts", [])
     )
@@ -89,7 +101,13 @@ def parse_incident(data: Mapping[str, Any], sources: Mapping[str, SourceView]) -
             for g in data.get("names", [])
         ),
         translations={
-            lang: Translation(t["title"].strip(), t.get("summary", "").strip())
+            lang: Translation(
+                t["title"].strip(),
+                t.get("summary", "").strip(),
+                t.get("place", "").strip(),
+                t.get("country", "").strip(),
+                t.get("date_note", "").strip(),
+            )
             for lang, t in data.get("translations", {}).items()
         },
         points=tuple(
@@ -132,8 +150,15 @@ def _iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _with_translations(record: dict[str, Any], translations: Mapping[str, Any]) -> dict[str, Any]:
+    """`record` with its translations, if it has any (records without stay as they were)."""
+    if translations:
+        record["translations"] = dict(sorted(translations.items()))
+    return record
+
+
 def source_to_json(source: SourceView) -> dict[str, Any]:
-    return {
+    record = {
         "id": source.key,
         "name": source.name,
         "kind": source.kind.value,
@@ -141,6 +166,23 @@ def source_to_json(source: SourceView) -> dict[str, Any]:
         "aliases": list(source.aliases),
         "homepage": source.homepage,
     }
+    return _with_translations(
+        record,
+        {
+            lang: {"name": s.name, **({"affiliation": s.affiliation} if s.affiliation else {})}
+            for lang, s in source.translations.items()
+        },
+    )
+
+
+def _incident_translation(translation: Translation) -> dict[str, str]:
+    record = {"title": translation.title, "summary": translation.summary}
+    extra = {
+        "place": translation.place,
+        "country": translation.country,
+        "date_note": translation.date_note,
+    }
+    return record | {name: text for name, text in extra.items() if text}
 
 
 def incident_to_json(incident: IncidentView) -> dict[str, Any]:
@@ -164,8 +206,7 @@ def incident_to_json(incident: IncidentView) -> dict[str, Any]:
         "keywords": list(incident.keywords),
         "names": [{"name": g.name, "aliases": list(g.aliases)} for g in incident.names],
         "translations": {
-            lang: {"title": t.title, "summary": t.summary}
-            for lang, t in sorted(incident.translations.items())
+            lang: _incident_translation(t) for lang, t in sorted(incident.translations.items())
         },
         "points": [
             {"id": p.key, "text": p.text, "translations": dict(sorted(p.translations.items()))}
@@ -180,20 +221,27 @@ def incident_to_json(incident: IncidentView) -> dict[str, Any]:
                 "url": a.url,
                 "language": a.language,
                 "figures": [
-                    {
-                        "label": f.label,
-                        "raw": f.raw,
-                        "min": f.min,
-                        "max": f.max,
-                        "point": f.point_key,
-                    }
+                    _with_translations(
+                        {
+                            "label": f.label,
+                            "raw": f.raw,
+                            "min": f.min,
+                            "max": f.max,
+                            "point": f.point_key,
+                        },
+                        f.translations,
+                    )
                     for f in a.figures
                 ],
                 "stances": [
-                    {"point": s.point_key, "stance": s.stance.value, "note": s.note}
+                    _with_translations(
+                        {"point": s.point_key, "stance": s.stance.value, "note": s.note},
+                        s.translations,
+                    )
                     for s in a.stances
                 ],
             }
+            | ({"translations": dict(sorted(a.translations.items()))} if a.translations else {})
             for a in incident.accounts
         ],
         "phrases": list(incident.phrases),

@@ -550,3 +550,28 @@ async def test_an_answer_judged_wrong_reaches_the_queue_and_the_record(
     assert claim in queue
     assert "answered with idlib-disputed-attack, judged wrong" in queue
     assert "👍 0 helpful · 👎 1 not helpful" in shown
+
+
+async def test_a_moderator_translates_a_record_and_readers_see_it(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    reader = bot_api.add_user(962, "Читач", language_code="uk")
+    reader_chat = bot_api.add_private_chat(reader)
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)):
+        admin = await _admin(bot_api)
+        usage = (await admin.send("/translate idlib-disputed-attack uk")).plain or ""
+        refused = await admin.send("/translate idlib-disputed-attack uk figure:sohr-count:7 x")
+        saved = await admin.send(
+            "/translate idlib-disputed-attack uk account:sohr-count "
+            "Обсерваторія не зафіксувала жодної атаки в четвер."
+        )
+        source = await admin.send("/translatesource sohr uk name Обсерваторія (SOHR)")
+        bot_api.user_sends(reader, reader_chat, "Чи вбили бойовики 40 сирійських військових?")
+        (answer,) = await bot_api.wait_for_messages(reader_chat, 1)
+    assert "WHAT: title, summary, place" in usage
+    assert "Not saved: figure: give a number from 1 to 1" in (refused.plain or "")
+    assert "Saved (version 2)" in (saved.plain or "")
+    assert "Saved source sohr (version 2)" in (source.plain or "")
+    text = answer.plain or ""
+    assert "Обсерваторія не зафіксувала жодної атаки в четвер." in text
+    assert "Обсерваторія (SOHR)" in text

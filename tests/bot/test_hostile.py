@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.callbacks import VIEWS
-from bot.render import answer_messages, telegram_length
+from bot.markup import telegram_length
+from bot.render import answer_messages
 from domain import moderation
 from domain.answer import Answer
 from domain.dataset import validate

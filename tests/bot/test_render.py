@@ -11,17 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.callbacks import VIEWS
-from bot.render import (
-    HTML,
-    MESSAGE_LIMIT,
-    PLAIN,
-    answer_blocks,
-    answer_keyboard,
-    answer_messages,
-    inline_description,
-    split_message,
-    telegram_length,
-)
+from bot.keyboards import answer_keyboard
+from bot.markup import HTML, MESSAGE_LIMIT, PLAIN, split_message, telegram_length
+from bot.render import answer_blocks, answer_messages, inline_description
 from domain.answer import Answer
 from domain.matching import MatchStatus
 from domain.model import FigureView, IncidentView

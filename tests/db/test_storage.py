@@ -248,9 +248,13 @@ async def test_claim_review_export_names_who_asserts_and_disputes(database: Data
     out = io.StringIO()
     count = await export_claim_review(database.repository, out, "Example Desk")
     reviews = json.loads(out.getvalue())
-    assert count == len(reviews) == 5
+    # Five points, each reviewed in English and in its ru, uk and ar translations.
+    assert count == len(reviews) == 20
     killed = next(r for r in reviews if r["identifier"].endswith("#soldiers-killed"))
-    assert killed["@type"] == "ClaimReview"
+    assert killed["@type"] == "ClaimReview" and killed["inLanguage"] == "en"
+    in_arabic = next(r for r in reviews if r["identifier"].endswith("#soldiers-killed@ar"))
+    assert in_arabic["inLanguage"] == "ar"
+    assert in_arabic["claimReviewed"] == "قُتل ما يصل إلى 40 جنديًا سوريًا"
     assert killed["claimReviewed"] == "Up to 40 Syrian soldiers were killed"
     assert killed["reviewRating"]["alternateName"].startswith(
         "Asserted by 1 source(s), disputed by 2"

@@ -22,6 +22,8 @@ from bot.handlers.moderation.edits import (
     record_post,
     remove_account,
     set_stance,
+    translate_record,
+    translate_source,
     undo,
 )
 from bot.handlers.moderation.form_flow import cancel, form_button, form_message
@@ -50,6 +52,8 @@ __all__ = [
     "remove_account",
     "set_stance",
     "show",
+    "translate_record",
+    "translate_source",
     "undo",
     "upload",
     "upload_answer",

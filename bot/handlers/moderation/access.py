@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.render import HTML, shorten
+from bot.markup import HTML, shorten
 from bot.replies import reply
 from bot.services import Services, services
 from db.repository import Actor

@@ -7,7 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.moderation.access import actor_of, staff_only
 from bot.handlers.moderation.arguments import usage
-from bot.render import HTML
+from bot.markup import HTML
 from bot.replies import say
 from bot.services import services
 

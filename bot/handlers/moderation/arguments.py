@@ -11,7 +11,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.moderation.access import Handler, actor_of, staff_only
-from bot.render import HTML, Keyboard, shorten
+from bot.keyboards import Keyboard
+from bot.markup import HTML, shorten
 from bot.replies import say
 from bot.services import Services, services
 from db.repository import Actor

@@ -14,7 +14,8 @@ from telegram.ext import ContextTypes
 from bot import callbacks
 from bot.forms import FORM_TIMEOUT
 from bot.handlers.moderation.access import actor_of, staff_only, where
-from bot.render import HTML, Button, split_message
+from bot.keyboards import Button
+from bot.markup import HTML, split_message
 from bot.replies import say
 from bot.services import services
 from db.datasets import export_dataset, import_dataset, plan_import

@@ -19,11 +19,11 @@ from bot.handlers.moderation.arguments import IncidentCommand, about_incident, u
 from bot.handlers.moderation.form_definitions import STANCE_LETTERS, save_new_source
 from bot.handlers.moderation.form_flow import open_form
 from bot.incoming import channel_name
-from bot.render import HTML
+from bot.markup import HTML
 from bot.replies import say
 from bot.services import services
 from db.repository import RepositoryError
-from domain import moderation
+from domain import moderation, translation
 from domain.model import IncidentView, SourceKind, Stance
 from domain.moderation import InputError
 
@@ -241,3 +241,49 @@ async def undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await say(
         update, f"Undone: {HTML.text(event.action)} of <code>{HTML.text(event.entity_key)}</code>."
     )
+
+
+@about_incident(
+    "Usage: /translate INCIDENT-ID LANGUAGE WHAT text ('-' takes a translation away)\n"
+    "WHAT: " + ", ".join(translation.TARGETS)
+)
+async def translate_record(command: IncidentCommand) -> None:
+    """/translate INCIDENT LANG WHAT text: one text of the record in another language."""
+    message = command.update.effective_message
+    # The text keeps its own spacing: it is what follows the first four words.
+    parts = ((message.text or "") if message else "").split(maxsplit=4)
+    if len(parts) < 5:
+        await command.show_usage()
+        return
+    _, _, language, target, value = parts
+    await save_edit(
+        command, lambda incident: translation.translate(incident, language, target, value)
+    )
+
+
+@staff_only()
+async def translate_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/translatesource SOURCE LANG name|affiliation text"""
+    svc = services(context)
+    message = update.effective_message
+    parts = ((message.text or "") if message else "").split(maxsplit=4)
+    if len(parts) < 5:
+        usage_text = "Usage: /translatesource SOURCE-ID LANGUAGE name|affiliation text"
+        await say(update, usage(usage_text))
+        return
+    _, key, language, field, value = parts
+    source = await svc.database.repository.get_source(key)
+    if source is None:
+        await say(update, f"No source with id <code>{HTML.text(key)}</code>.")
+        return
+    try:
+        changed = translation.translate_source(source, language, field, value)
+        saved = await svc.database.repository.save_source(
+            changed, actor_of(update), expected_version=source.version
+        )
+    except (InputError, RepositoryError) as problem:
+        await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
+        return
+    await svc.sync_index()
+    saved_key = HTML.text(saved.key)
+    await say(update, f"Saved source <code>{saved_key}</code> (version {saved.version}).")

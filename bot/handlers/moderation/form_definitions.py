@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.forms import Form, Step
-from bot.render import HTML, shorten
+from bot.markup import HTML, shorten
 from bot.services import Services
 from db.repository import Actor
 from domain import moderation

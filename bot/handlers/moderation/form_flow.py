@@ -18,7 +18,7 @@ from bot import callbacks
 from bot.forms import FORM_TIMEOUT, Draft
 from bot.handlers.moderation.access import actor_of, role_of, staff_only, where
 from bot.handlers.moderation.form_definitions import FORM_BUILDERS
-from bot.render import HTML, split_message
+from bot.markup import HTML, split_message
 from bot.replies import say
 from bot.services import Services, services
 from db.repository import RepositoryError

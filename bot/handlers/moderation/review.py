@@ -9,8 +9,8 @@ from telegram.ext import ContextTypes
 from bot.handlers.moderation.access import actor_of, staff_only
 from bot.handlers.moderation.arguments import IncidentCommand, about_incident, usage
 from bot.handlers.moderation.form_definitions import opt
+from bot.markup import HTML, shorten, split_message
 from bot.notify import link_claim
-from bot.render import HTML, shorten, split_message
 from bot.replies import say
 from bot.services import services
 from db.repository import NotFoundError
