@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import callbacks
+from bot.i18n import tr
 from bot.keyboards import Button, Keyboard
 from bot.markup import HTML
 from domain.moderation import InputError, is_skip
@@ -69,7 +70,7 @@ class Draft:
             try:
                 draft.answer(text)
             except InputError as problem:
-                return draft, f"an earlier answer no longer fits: {problem}"
+                return draft, tr("an earlier answer no longer fits: {problem}", problem=problem)
         return draft, None
 
     def current(self) -> Step | None:
@@ -84,11 +85,11 @@ class Draft:
         """Record the answer to the current question; raises InputError to ask again."""
         step = self.current()
         if step is None:
-            raise InputError("nothing is being asked; press Save or send /cancel")
+            raise InputError(tr("nothing is being asked; press Save or send /cancel"))
         if step.optional and is_skip(text):
             self.values[step.name] = None
         elif not text.strip():
-            raise InputError("please answer the question (or /cancel)")
+            raise InputError(tr("please answer the question (or /cancel)"))
         else:
             self.values[step.name] = step.parse(text, self.values) if step.parse else text.strip()
         self.answers.append(text)
@@ -102,7 +103,7 @@ class Draft:
         total = sum(1 for s in self.form.steps if s.applies(self.values))
         text = f"{HTML.bold(self.form.title)} · {number}/{total}\n{step.question}"
         if step.optional:
-            text += "\n" + HTML.italic("Send - to skip.")
+            text += "\n" + HTML.italic(tr("Send - to skip."))
         keyboard: Keyboard = []
         if step.choices is not None:
             options = step.choices(self.values)
@@ -113,20 +114,21 @@ class Draft:
                 ]
                 for i in range(0, len(options), 2)
             ]
-        keyboard.append([Button("Cancel", callbacks.FORM_CANCEL)])
+        keyboard.append([Button(tr("Cancel"), callbacks.FORM_CANCEL)])
         return text, keyboard
 
     def choose(self, step_number: int, index: int) -> None:
         step = self.current()
         if step is None or step.choices is None or step_number != self.step:
-            raise InputError("that button belongs to an earlier question")
+            raise InputError(tr("that button belongs to an earlier question"))
         options = step.choices(self.values)
         if not 0 <= index < len(options):
-            raise InputError("this button is no longer in use")
+            raise InputError(tr("this button is no longer in use"))
         self.answer(options[index][1])
 
     def confirmation(self) -> tuple[str, Keyboard]:
-        text = f"{HTML.bold(self.form.title)} · check and save\n\n{self.form.summary(self.values)}"
+        heading = HTML.bold(self.form.title) + " · " + tr("check and save")
+        text = f"{heading}\n\n{self.form.summary(self.values)}"
         return text, [
-            [Button("Save", callbacks.FORM_SAVE), Button("Cancel", callbacks.FORM_CANCEL)]
+            [Button(tr("Save"), callbacks.FORM_SAVE), Button(tr("Cancel"), callbacks.FORM_CANCEL)]
         ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ DEFAULT = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 # What `pybabel extract` looks for (see README, "Translating the bot").
-KEYWORDS = {"N_": None, "NP_": (1, 2), "NC_": ((1, "c"), 2), "t": (2,)}
+KEYWORDS = {"N_": None, "NP_": (1, 2), "NC_": ((1, "c"), 2), "t": (2,), "tr": None}
 
 Plural = tuple[str, str]
 Contextual = tuple[str, str]
@@ -71,6 +72,16 @@ def translations(language: str) -> gettext.NullTranslations:
 def t(language: str, message: str, **values: Any) -> str:
     text = translations(language).gettext(message)
     return text.format(**values) if values else text
+
+
+# The language of the person whose update is being handled, for replies written where no
+# language is passed along (moderators' commands and forms; set by `staff_only`).
+speaking: ContextVar[str] = ContextVar("speaking", default=DEFAULT)
+
+
+def tr(message: str, **values: Any) -> str:
+    """`t` in the language of the person being answered (`speaking`)."""
+    return t(speaking.get(), message, **values)
 
 
 def tn(language: str, message: Plural, count: int, **values: Any) -> str:

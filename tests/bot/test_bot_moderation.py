@@ -371,7 +371,7 @@ async def test_queue_link_in_the_chat_tells_whoever_asked(
         linked = await mod.send(f"/link {queue_id} idlib-disputed-attack")
         header, body = (await bot_api.wait_for_messages(chat, 3))[1:]
         empty = await mod.send("/queue")
-    assert "Linked. 1 waiting user(s) told." in (linked.plain or "")
+    assert "Linked. 1 waiting user told." in (linked.plain or "")
     assert "Update on a claim you sent" in (header.plain or "")
     assert "Idlib" in (body.plain or "")
     assert (empty.plain or "").startswith("The queue is empty")
@@ -575,3 +575,20 @@ async def test_a_moderator_translates_a_record_and_readers_see_it(
     text = answer.plain or ""
     assert "Обсерваторія не зафіксувала жодної атаки в четвер." in text
     assert "Обсерваторія (SOHR)" in text
+
+
+async def test_moderators_are_answered_in_their_own_language(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    user = bot_api.add_user(ADMIN, "Адмін", language_code="uk")
+    admin = Moderator(bot_api, user, bot_api.add_private_chat(user))
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)):
+        missing = (await admin.send("/show no-such-incident")).plain or ""
+        queue = (await admin.send("/queue")).plain or ""
+        form = (await admin.send("/newincident")).plain or ""
+        cancelled = (await admin.press("Скасувати")).plain or ""
+    assert missing.startswith("Немає інциденту з id no-such-incident.")
+    assert "Нещодавно змінені інциденти:" in missing
+    assert queue.startswith("Черга порожня")
+    assert form.startswith("Новий інцидент · 1/6\nЗаголовок?")
+    assert cancelled == "Скасовано; нічого не збережено."

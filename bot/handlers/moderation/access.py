@@ -17,6 +17,8 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.i18n import speaking, tr
+from bot.incoming import language_for
 from bot.markup import HTML, shorten
 from bot.replies import reply
 from bot.services import Services, services
@@ -51,6 +53,7 @@ def staff_only(*, admin: bool = False) -> Callable[[Handler], Handler]:
             if user is None or chat is None:
                 return None
             what = handler.__name__
+            await speak_as(update, context)
             role = await role_of(svc, user.id)
             allowed = role is Role.ADMIN if admin else role is not None
             if not allowed:
@@ -59,13 +62,15 @@ def staff_only(*, admin: bool = False) -> Callable[[Handler], Handler]:
                 await refuse(
                     update,
                     svc,
-                    "Only admins can do that."
+                    tr("Only admins can do that.")
                     if admin and role
-                    else "This is for moderators only.",
+                    else tr("This is for moderators only."),
                 )
                 return None
             if chat.type != ChatType.PRIVATE:
-                await refuse(update, svc, "Moderator commands work only in a private chat with me.")
+                await refuse(
+                    update, svc, tr("Moderator commands work only in a private chat with me.")
+                )
                 return None
             return await handler(update, context)
 
@@ -91,13 +96,20 @@ async def refuse_forged(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = update.callback_query
     if query is None or query.from_user is None:
         return
+    await speak_as(update, context)
     if await role_of(svc, query.from_user.id) is None:
         await svc.database.staff.record_refusal(
             query.from_user.id, f"button {shorten(query.data or '', 50)}"
         )
-        await query.answer("This is for moderators only.", show_alert=True)
+        await query.answer(tr("This is for moderators only."), show_alert=True)
     else:
-        await query.answer("This form is closed; start it again.", show_alert=True)
+        await query.answer(tr("This form is closed; start it again."), show_alert=True)
+
+
+async def speak_as(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Replies to this update go out in its sender's language (their /lang choice, else
+    their Telegram language)."""
+    speaking.set(await language_for(context, update.effective_user))
 
 
 def where(update: Update) -> tuple[int, int]:

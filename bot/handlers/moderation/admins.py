@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.moderation.access import actor_of, staff_only
 from bot.handlers.moderation.arguments import usage
+from bot.i18n import tr
 from bot.markup import HTML
 from bot.replies import say
 from bot.services import services
@@ -18,17 +19,17 @@ async def mod(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message forwarded from that person."""
     svc = services(context)
     args = context.args or []
-    text = (
+    text = tr(
         "Usage: /mod add USER-ID, /mod remove USER-ID, /mod list\n"
         "(or reply /mod add to a message forwarded from the person)"
     )
     action = args[0].lower() if args else ""
     if action == "list" and len(args) == 1:
         staff = await svc.database.staff.moderators()
-        admins = ", ".join(str(i) for i in sorted(svc.settings.admin_ids)) or "none"
-        lines = [f"Admins (ADMIN_IDS): {admins}", "Moderators:"]
+        admins = ", ".join(str(i) for i in sorted(svc.settings.admin_ids)) or "—"
+        lines = [tr("Admins (ADMIN_IDS): {admins}", admins=admins), tr("Moderators:")]
         lines += [f"<code>{m.telegram_user_id}</code> {HTML.text(m.display_name)}" for m in staff]
-        await say(update, "\n".join(lines) if staff else "\n".join(lines) + " none yet")
+        await say(update, "\n".join(lines) if staff else "\n".join(lines) + " " + tr("none yet"))
         return
     if action not in ("add", "remove"):
         await say(update, usage(text))
@@ -42,13 +43,17 @@ async def mod(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         done = await svc.database.staff.appoint(user_id, name, actor)
         await say(
             update,
-            f"{user_id} is now a moderator." if done else f"{user_id} already is a moderator.",
+            tr("{user} is now a moderator.", user=user_id)
+            if done
+            else tr("{user} already is a moderator.", user=user_id),
         )
     else:
         done = await svc.database.staff.dismiss(user_id, actor)
         await say(
             update,
-            f"{user_id} is no longer a moderator." if done else f"{user_id} was not a moderator.",
+            tr("{user} is no longer a moderator.", user=user_id)
+            if done
+            else tr("{user} was not a moderator.", user=user_id),
         )
 
 

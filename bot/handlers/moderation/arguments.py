@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.moderation.access import Handler, actor_of, staff_only
+from bot.i18n import tr
 from bot.keyboards import Keyboard
 from bot.markup import HTML, shorten
 from bot.replies import say
@@ -26,11 +27,11 @@ def usage(text: str) -> str:
 async def recent_ids(svc: Services, limit: int = 10) -> str:
     recent = await svc.database.repository.recent_incidents(limit)
     if not recent:
-        return "No incidents yet: start one with /newincident."
+        return tr("No incidents yet: start one with /newincident.")
     lines = [
         f"<code>{HTML.text(key)}</code> {HTML.text(shorten(title, 50))}" for key, title in recent
     ]
-    return "Recently changed incidents:\n" + "\n".join(lines)
+    return tr("Recently changed incidents:") + "\n" + "\n".join(lines)
 
 
 async def incident_arg(
@@ -41,9 +42,8 @@ async def incident_arg(
         return None
     incident = await svc.database.repository.get_incident(key)
     if incident is None:
-        await say(
-            update, f"No incident with id <code>{HTML.text(key)}</code>.\n" + await recent_ids(svc)
-        )
+        missing = tr("No incident with id {key}.", key=f"<code>{HTML.text(key)}</code>")
+        await say(update, missing + "\n" + await recent_ids(svc))
     return incident
 
 
@@ -71,20 +71,24 @@ class IncidentCommand:
 
 
 def about_incident(
-    usage_text: str,
+    usage_text: str, **values: str
 ) -> Callable[[Callable[[IncidentCommand], Awaitable[None]]], Handler]:
     """A staff-only command whose first argument is an `INCIDENT-ID`: without one, or
     with one that names no live incident, the moderator gets the usage (or "no incident
-    with id") and the recently changed ids; otherwise the handler gets the incident."""
+    with id") and the recently changed ids; otherwise the handler gets the incident.
+
+    `usage_text` is marked with `N_` where it is written and said in the moderator's
+    language, with `values` put in."""
 
     def decorate(handler: Callable[[IncidentCommand], Awaitable[None]]) -> Handler:
         @functools.wraps(handler)
         async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             svc = services(context)
             args = context.args or []
-            incident = await incident_arg(update, svc, args[0] if args else "", usage_text)
+            said = tr(usage_text, **values)
+            incident = await incident_arg(update, svc, args[0] if args else "", said)
             if incident is not None:
-                await handler(IncidentCommand(update, context, svc, incident, args[1:], usage_text))
+                await handler(IncidentCommand(update, context, svc, incident, args[1:], said))
 
         return staff_only()(run)
 

@@ -14,6 +14,7 @@ from telegram.ext import ContextTypes
 from bot import callbacks
 from bot.forms import FORM_TIMEOUT
 from bot.handlers.moderation.access import actor_of, staff_only, where
+from bot.i18n import NP_, speaking, tn, tr
 from bot.keyboards import Button
 from bot.markup import HTML, split_message
 from bot.replies import say
@@ -35,7 +36,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_document(
         io.BytesIO(out.getvalue().encode("utf-8")),
         filename="factcheck-dataset.json",
-        caption=f"{count} incident(s).",
+        caption=tn(speaking.get(), NP_("{count} incident.", "{count} incidents."), count),
     )
 
 
@@ -49,7 +50,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if document is None:
         return
     if document.file_size and document.file_size > MAX_UPLOAD:
-        await say(update, "⚠️ That file is larger than the 20 MB a bot can download.")
+        await say(update, "⚠️ " + tr("That file is larger than the 20 MB a bot can download."))
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     known = await svc.database.repository.source_keys()
@@ -71,17 +72,17 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user_id, chat_id, document.file_id, document.file_name or "upload.json"
     )
     plan = await plan_import(svc.database.repository, lambda: io.BytesIO(data))
-    buttons = [Button("Import", callbacks.import_answer("import"))]
-    question = "Import it?"
+    buttons = [Button(tr("Import"), callbacks.import_answer("import"))]
+    question = tr("Import it?")
     if plan.needs_choice:
         # Bringing back what someone deleted, or overwriting what someone edited since the
         # file was made, is never the default: it takes its own button.
-        question = (
+        question = tr(
             "Import it? <b>Import</b> leaves the incidents deleted here deleted and those "
             "edited here since the export as they are; <b>Import all</b> replaces them too."
         )
-        buttons.append(Button("Import all", callbacks.import_answer("importall")))
-    buttons.append(Button("Cancel", callbacks.import_answer("noimport")))
+        buttons.append(Button(tr("Import all"), callbacks.import_answer("importall")))
+    buttons.append(Button(tr("Cancel"), callbacks.import_answer("noimport")))
     await say(
         update,
         f"✅ {HTML.text(report.describe())}.\n{HTML.text(plan.describe())}\n\n{question}",
@@ -101,11 +102,11 @@ async def upload_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     pending = await svc.database.uploads.take(*where(update), max_age=FORM_TIMEOUT)
     await query.answer()
     if pending is None:
-        await say(update, "Nothing is waiting to be imported; send the file again.")
+        await say(update, tr("Nothing is waiting to be imported; send the file again."))
         return
     choice = callbacks.read_import(query.data)
     if choice not in ("import", "importall"):
-        await say(update, "Not imported.")
+        await say(update, tr("Not imported."))
         return
     file_id, name = pending
     # Fetched again by its id, so the button works in any process, even after a restart.
@@ -130,5 +131,6 @@ async def upload_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             await say(update, text)
         return
     await svc.sync_index()
-    kept = f"; left as they were: {', '.join(leave[:10])}" if leave else ""
-    await say(update, f"Imported {HTML.text(name)}: {HTML.text(result.describe() + kept)}")
+    kept = "; " + tr("left as they were: {ids}", ids=", ".join(leave[:10])) if leave else ""
+    done = tr("Imported {name}:", name=HTML.text(name))
+    await say(update, f"{done} {HTML.text(result.describe() + kept)}")

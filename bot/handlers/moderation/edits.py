@@ -18,6 +18,7 @@ from bot.handlers.moderation.access import actor_of, staff_only
 from bot.handlers.moderation.arguments import IncidentCommand, about_incident, usage
 from bot.handlers.moderation.form_definitions import STANCE_LETTERS, save_new_source
 from bot.handlers.moderation.form_flow import open_form
+from bot.i18n import N_, tr
 from bot.incoming import channel_name
 from bot.markup import HTML
 from bot.replies import say
@@ -44,9 +45,11 @@ async def new_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             await say(
                 update,
                 usage(
-                    "Usage: /newsource Name | kind | aliases, comma-separated | affiliation"
-                    " | homepage\n"
-                    "kinds: " + ", ".join(k.value for k in SourceKind)
+                    tr(
+                        "Usage: /newsource Name | kind | aliases, comma-separated | affiliation"
+                        " | homepage\nkinds: {kinds}",
+                        kinds=", ".join(k.value for k in SourceKind),
+                    )
                 ),
             )
             return
@@ -60,12 +63,12 @@ async def new_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
                 values["homepage"] = moderation.parse_url(parts[4], field="homepage")
             await say(update, await save_new_source(svc, actor_of(update), values))
         except (InputError, RepositoryError) as problem:
-            await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
+            await say(update, not_saved(problem))
         return
     await open_form(update, svc, "source", {})
 
 
-@about_incident("Usage: /addaccount INCIDENT-ID")
+@about_incident(N_("Usage: /addaccount INCIDENT-ID"))
 async def add_account(command: IncidentCommand) -> None:
     """/addaccount INCIDENT: which source, what it said, its figures and its stance per point."""
     incident = command.incident
@@ -73,7 +76,7 @@ async def add_account(command: IncidentCommand) -> None:
     await open_form(command.update, command.svc, "account", opened)
 
 
-@about_incident("Usage: /addpoint INCIDENT-ID [text of the point]")
+@about_incident(N_("Usage: /addpoint INCIDENT-ID [text of the point]"))
 async def add_point(command: IncidentCommand) -> None:
     """/addpoint INCIDENT text saves at once; /addpoint INCIDENT asks for the text."""
     given = " ".join(command.args).strip()
@@ -95,19 +98,22 @@ async def save_edit(
             changed, command.actor, expected_version=command.incident.version
         )
     except (InputError, RepositoryError) as problem:
-        await command.say(f"⚠️ Not saved: {HTML.text(str(problem))}")
+        await command.say(not_saved(problem))
         return
     except IntegrityError:
-        await command.say("⚠️ Not saved: that is already recorded (for this or another incident).")
+        await command.say(
+            "⚠️ " + tr("Not saved: that is already recorded (for this or another incident).")
+        )
         return
     await command.svc.sync_index()
     await command.say(
-        f"Saved (version {saved.version}). Undo with /undo. /show {HTML.text(saved.key)}"
+        tr("Saved (version {version}). Undo with /undo.", version=saved.version)
+        + f" /show {HTML.text(saved.key)}"
     )
 
 
 @about_incident(
-    "Usage: /stance INCIDENT-ID ACCOUNT-ID POINT-NUMBER asserts|disputes|partly|silent [note]"
+    N_("Usage: /stance INCIDENT-ID ACCOUNT-ID POINT-NUMBER asserts|disputes|partly|silent [note]")
 )
 async def set_stance(command: IncidentCommand) -> None:
     """/stance INCIDENT ACCOUNT POINT# asserts|disputes|partly|silent [note]"""
@@ -118,7 +124,11 @@ async def set_stance(command: IncidentCommand) -> None:
     index = int(args[1]) - 1
     if not 0 <= index < len(incident.points):
         await command.show_usage(
-            f"There is no point #{index + 1}; the incident has {len(incident.points)}."
+            tr(
+                "There is no point #{number}; the incident has {count}.",
+                number=index + 1,
+                count=len(incident.points),
+            )
         )
         return
     word = STANCE_LETTERS.get(args[2].lower(), args[2].lower())
@@ -133,7 +143,8 @@ async def set_stance(command: IncidentCommand) -> None:
 
 
 @about_incident(
-    "Usage: /edit INCIDENT-ID FIELD new value\nFields: " + ", ".join(moderation.EDITABLE_FIELDS)
+    N_("Usage: /edit INCIDENT-ID FIELD new value\nFields: {fields}"),
+    fields=", ".join(moderation.EDITABLE_FIELDS),
 )
 async def edit(command: IncidentCommand) -> None:
     """/edit INCIDENT FIELD new value"""
@@ -146,9 +157,11 @@ async def edit(command: IncidentCommand) -> None:
 
 
 @about_incident(
-    "Usage: /editaccount INCIDENT-ID ACCOUNT-ID FIELD new value\nFields: "
-    + ", ".join(moderation.ACCOUNT_FIELDS)
-    + " (figures: one per line, 'what is counted: its words #point')"
+    N_(
+        "Usage: /editaccount INCIDENT-ID ACCOUNT-ID FIELD new value\nFields: {fields} "
+        "(figures: one per line, 'what is counted: its words #point')"
+    ),
+    fields=", ".join(moderation.ACCOUNT_FIELDS),
 )
 async def edit_account(command: IncidentCommand) -> None:
     """/editaccount INCIDENT ACCOUNT FIELD new value"""
@@ -164,7 +177,7 @@ async def edit_account(command: IncidentCommand) -> None:
     await save_edit(command, lambda i: moderation.edit_account(i, args[0], args[1], value))
 
 
-@about_incident("Usage: /removeaccount INCIDENT-ID ACCOUNT-ID (undo with /undo)")
+@about_incident(N_("Usage: /removeaccount INCIDENT-ID ACCOUNT-ID (undo with /undo)"))
 async def remove_account(command: IncidentCommand) -> None:
     """/removeaccount INCIDENT ACCOUNT"""
     if len(command.args) != 1:
@@ -178,17 +191,18 @@ async def edit_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """/editsource SOURCE FIELD new value"""
     svc = services(context)
     args = context.args or []
-    text = "Usage: /editsource SOURCE-ID FIELD new value\nFields: " + ", ".join(
-        moderation.SOURCE_FIELDS
+    text = tr(
+        "Usage: /editsource SOURCE-ID FIELD new value\nFields: {fields}",
+        fields=", ".join(moderation.SOURCE_FIELDS),
     )
     if len(args) < 3 or args[1] not in moderation.SOURCE_FIELDS:
         sources = await svc.database.repository.list_sources()
         listed = "\n".join(f"<code>{HTML.text(s.key)}</code> {HTML.text(s.name)}" for s in sources)
-        await say(update, usage(text) + ("\nSources:\n" + listed if listed else ""))
+        await say(update, usage(text) + ("\n" + tr("Sources:") + "\n" + listed if listed else ""))
         return
     source = await svc.database.repository.get_source(args[0])
     if source is None:
-        await say(update, f"No source with id <code>{HTML.text(args[0])}</code>.")
+        await say(update, no_source(args[0]))
         return
     try:
         changed = moderation.edit_source(source, args[1], " ".join(args[2:]))
@@ -196,16 +210,14 @@ async def edit_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             changed, actor_of(update), expected_version=source.version
         )
     except (InputError, RepositoryError) as problem:
-        await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
+        await say(update, not_saved(problem))
         return
     # Source names are matched and shown with every incident that cites them.
     await svc.sync_index()
-    await say(
-        update, f"Saved source <code>{HTML.text(saved.key)}</code> (version {saved.version})."
-    )
+    await say(update, source_saved(saved.key, saved.version))
 
 
-@about_incident("Usage: forward the channel post here, then reply to it with /post INCIDENT-ID")
+@about_incident(N_("Usage: forward the channel post here, then reply to it with /post INCIDENT-ID"))
 async def record_post(command: IncidentCommand) -> None:
     """/post INCIDENT in reply to a forwarded channel post: forwards of it then match exactly."""
     message = command.update.effective_message
@@ -218,12 +230,12 @@ async def record_post(command: IncidentCommand) -> None:
     await save_edit(command, lambda i: moderation.add_post(i, channel, origin.message_id))
 
 
-@about_incident("Usage: /delete INCIDENT-ID")
+@about_incident(N_("Usage: /delete INCIDENT-ID"))
 async def delete(command: IncidentCommand) -> None:
     key = command.incident.key
     await command.svc.database.repository.set_incident_deleted(key, True, command.actor)
     await command.svc.sync_index()
-    await command.say(f"Deleted <code>{HTML.text(key)}</code>. Undo with /undo.")
+    await command.say(tr("Deleted {key}. Undo with /undo.", key=f"<code>{HTML.text(key)}</code>"))
 
 
 @staff_only()
@@ -232,20 +244,28 @@ async def undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         event = await svc.database.audit.undo_last(actor_of(update))
     except (RepositoryError, InputError) as problem:
-        await say(update, f"⚠️ Could not undo: {HTML.text(str(problem))}")
+        await say(update, "⚠️ " + tr("Could not undo: {problem}", problem=HTML.text(str(problem))))
         return
     if event is None:
-        await say(update, "Nothing of yours to undo.")
+        await say(update, tr("Nothing of yours to undo."))
         return
     await svc.sync_index()
     await say(
-        update, f"Undone: {HTML.text(event.action)} of <code>{HTML.text(event.entity_key)}</code>."
+        update,
+        tr(
+            "Undone: {action} of {key}.",
+            action=HTML.text(event.action),
+            key=f"<code>{HTML.text(event.entity_key)}</code>",
+        ),
     )
 
 
 @about_incident(
-    "Usage: /translate INCIDENT-ID LANGUAGE WHAT text ('-' takes a translation away)\n"
-    "WHAT: " + ", ".join(translation.TARGETS)
+    N_(
+        "Usage: /translate INCIDENT-ID LANGUAGE WHAT text ('-' takes a translation away)\n"
+        "WHAT: {targets}"
+    ),
+    targets=", ".join(translation.TARGETS),
 )
 async def translate_record(command: IncidentCommand) -> None:
     """/translate INCIDENT LANG WHAT text: one text of the record in another language."""
@@ -268,13 +288,13 @@ async def translate_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     parts = ((message.text or "") if message else "").split(maxsplit=4)
     if len(parts) < 5:
-        usage_text = "Usage: /translatesource SOURCE-ID LANGUAGE name|affiliation text"
+        usage_text = tr("Usage: /translatesource SOURCE-ID LANGUAGE name|affiliation text")
         await say(update, usage(usage_text))
         return
     _, key, language, field, value = parts
     source = await svc.database.repository.get_source(key)
     if source is None:
-        await say(update, f"No source with id <code>{HTML.text(key)}</code>.")
+        await say(update, no_source(key))
         return
     try:
         changed = translation.translate_source(source, language, field, value)
@@ -282,8 +302,23 @@ async def translate_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             changed, actor_of(update), expected_version=source.version
         )
     except (InputError, RepositoryError) as problem:
-        await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
+        await say(update, not_saved(problem))
         return
     await svc.sync_index()
-    saved_key = HTML.text(saved.key)
-    await say(update, f"Saved source <code>{saved_key}</code> (version {saved.version}).")
+    await say(update, source_saved(saved.key, saved.version))
+
+
+def not_saved(problem: Exception) -> str:
+    return "⚠️ " + tr("Not saved: {problem}", problem=HTML.text(str(problem)))
+
+
+def no_source(key: str) -> str:
+    return tr("No source with id {key}.", key=f"<code>{HTML.text(key)}</code>")
+
+
+def source_saved(key: str, version: int) -> str:
+    return tr(
+        "Saved source {key} (version {version}).",
+        key=f"<code>{HTML.text(key)}</code>",
+        version=version,
+    )

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import messages as msg
 from bot.forms import Form, Step
+from bot.i18n import NP_, speaking, tn, tp, tr
 from bot.markup import HTML, shorten
 from bot.services import Services
 from db.repository import Actor
@@ -18,12 +20,18 @@ from domain import moderation
 from domain.model import IncidentView, SourceKind, SourceView, Stance
 from domain.moderation import InputError
 
+# The stance buttons of the account form: the mark and the word in the moderator's
+# language; what they answer is the stance's own name.
 STANCE_CHOICES = [
-    ("✅ asserts", "asserts"),
-    ("❌ disputes", "disputes"),
-    ("◐ partly", "partly"),
-    ("… silent", "silent"),
+    ("✅", msg.STANCE_ASSERTS),
+    ("❌", msg.STANCE_DISPUTES),
+    ("◐", msg.STANCE_PARTLY),
+    ("…", msg.STANCE_SILENT),
 ]
+
+
+def stance_choices() -> list[tuple[str, str]]:
+    return [(f"{mark} {tp(speaking.get(), word)}", word[1]) for mark, word in STANCE_CHOICES]
 
 
 STANCE_LETTERS = {"a": "asserts", "d": "disputes", "p": "partly", "s": "silent"}
@@ -40,12 +48,17 @@ async def save_form_change(
     saved the incident since: the form was filled in against that version."""
     current = await svc.database.repository.get_incident(key)
     if current is None:
-        raise InputError("the incident was deleted meanwhile")
+        raise InputError(tr("the incident was deleted meanwhile"))
     saved = await svc.database.repository.save_incident(
         change(current), actor, expected_version=version
     )
     await svc.sync_index()
     return saved
+
+
+def labelled(label: str, value: str) -> str:
+    """One line of a form's summary: the label in bold, then the value (already markup)."""
+    return f"<b>{HTML.text(label)}</b> {value}"
 
 
 def opt(value: Any, empty: str = "—") -> str:
@@ -67,7 +80,7 @@ async def _incident_form(svc: Services, actor: Actor, opened: dict[str, Any]) ->
     def parse_place(text: str, values: dict[str, Any]) -> tuple[str, ...]:
         names = moderation.parse_list(text, field="place")
         if not names:
-            raise InputError("place: give at least the name")
+            raise InputError(tr("place: give at least the name"))
         return names
 
     def parse_points(text: str, values: dict[str, Any]) -> tuple[str, ...]:
@@ -80,13 +93,14 @@ async def _incident_form(svc: Services, actor: Actor, opened: dict[str, Any]) ->
     def summary(values: dict[str, Any]) -> str:
         place = values["place"]
         points = values.get("points") or ()
+        also = tr("also:")
         lines = [
-            f"<b>Title:</b> {HTML.text(values['title'])}",
-            f"<b>Summary:</b> {HTML.text(values['summary'])}",
-            f"<b>Place:</b> {HTML.text(place[0])} (also: {opt(place[1:])})",
-            f"<b>Country:</b> {opt(values.get('country'))}",
-            f"<b>Date:</b> {opt(date_text(values.get('date')))}",
-            f"<b>Points:</b> {len(points)}",
+            labelled(tr("Title:"), HTML.text(values["title"])),
+            labelled(tr("Summary:"), HTML.text(values["summary"])),
+            labelled(tr("Place:"), f"{HTML.text(place[0])} ({also} {opt(place[1:])})"),
+            labelled(tr("Country:"), opt(values.get("country"))),
+            labelled(tr("Date:"), opt(date_text(values.get("date")))),
+            labelled(tr("Points:"), str(len(points))),
         ]
         lines += [f"  {n}. {HTML.text(p)}" for n, p in enumerate(points, 1)]
         return "\n".join(lines)
@@ -106,45 +120,50 @@ async def _incident_form(svc: Services, actor: Actor, opened: dict[str, Any]) ->
         )
         saved = await svc.database.repository.save_incident(incident, actor, expected_version=None)
         await svc.sync_index()
-        return (
-            f"Saved incident <code>{HTML.text(saved.key)}</code>. "
-            f"Add what each source said with /addaccount {HTML.text(saved.key)}"
+        return tr(
+            "Saved incident {key}. Add what each source said with /addaccount {id}",
+            key=f"<code>{HTML.text(saved.key)}</code>",
+            id=HTML.text(saved.key),
         )
 
     return Form(
         "incident",
-        "New incident",
+        tr("New incident"),
         [
             Step(
                 "title",
-                "Title? A neutral one-line description of what is reported.",
+                tr("Title? A neutral one-line description of what is reported."),
                 lambda t, v: moderation.clean_text(t, field="title", limit=300),
             ),
             Step(
                 "summary",
-                "Neutral summary: who reports what, in two or three sentences.",
+                tr("Neutral summary: who reports what, in two or three sentences."),
                 lambda t, v: moderation.clean_text(t, field="summary", limit=2000),
             ),
             Step(
                 "place",
-                "Place, then other spellings, comma-separated: <i>Idlib, Idleb, Идлиб, إدلب</i>",
+                tr(
+                    "Place, then other spellings, comma-separated: <i>Idlib, Idleb, Идлиб, إدلب</i>"
+                ),
                 parse_place,
             ),
             Step(
                 "country",
-                "Country?",
+                tr("Country?"),
                 lambda t, v: moderation.clean_text(t, field="country", limit=100),
                 optional=True,
             ),
             Step(
                 "date",
-                "Date: YYYY-MM-DD, YYYY-MM, YYYY, a range A..B, or <i>unknown</i>.",
+                tr("Date: YYYY-MM-DD, YYYY-MM, YYYY, a range A..B, or <i>unknown</i>."),
                 lambda t, v: moderation.parse_date(t),
             ),
             Step(
                 "points",
-                "The specific claims (points) sources agree or disagree on, one "
-                "per line: <i>Up to 40 Syrian soldiers were killed</i>",
+                tr(
+                    "The specific claims (points) sources agree or disagree on, one "
+                    "per line: <i>Up to 40 Syrian soldiers were killed</i>"
+                ),
                 parse_points,
                 optional=True,
             ),
@@ -166,7 +185,11 @@ async def save_new_source(svc: Services, actor: Actor, values: dict[str, Any]) -
         homepage=values.get("homepage"),
     )
     saved = await svc.database.repository.save_source(source, actor, expected_version=None)
-    return f"Saved source <code>{HTML.text(saved.key)}</code>: {HTML.text(saved.name)}"
+    return tr(
+        "Saved source {key}: {name}",
+        key=f"<code>{HTML.text(saved.key)}</code>",
+        name=HTML.text(saved.name),
+    )
 
 
 async def _source_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Form | str:
@@ -176,50 +199,53 @@ async def _source_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> F
     def summary(values: dict[str, Any]) -> str:
         return "\n".join(
             [
-                f"<b>Name:</b> {HTML.text(values['name'])}",
-                f"<b>Kind:</b> {HTML.text(values['kind'])}",
-                f"<b>Other names:</b> {opt(values.get('aliases'))}",
-                f"<b>Affiliation:</b> {opt(values.get('affiliation'))}",
-                f"<b>Homepage:</b> {opt(values.get('homepage'))}",
+                labelled(tr("Name:"), HTML.text(values["name"])),
+                labelled(tr("Kind:"), HTML.text(values["kind"])),
+                labelled(tr("Other names:"), opt(values.get("aliases"))),
+                labelled(tr("Affiliation:"), opt(values.get("affiliation"))),
+                labelled(tr("Homepage:"), opt(values.get("homepage"))),
             ]
         )
 
     def parse_kind(text: str, values: dict[str, Any]) -> str:
         kind = text.strip().lower().replace(" ", "_")
         if kind not in {k.value for k in SourceKind}:
-            raise InputError("kind: press one of the buttons")
+            raise InputError(tr("kind: press one of the buttons"))
         return kind
 
     return Form(
         "source",
-        "New source",
+        tr("New source"),
         [
             Step(
                 "name",
-                "Name of the source, as readers know it?",
+                tr("Name of the source, as readers know it?"),
                 lambda t, v: moderation.clean_text(t, field="name", limit=200),
             ),
             Step(
                 "kind",
-                "What kind of source is it?",
+                tr("What kind of source is it?"),
                 parse_kind,
                 choices=lambda v: [(k.value.replace("_", " "), k.value) for k in SourceKind],
             ),
             Step(
                 "aliases",
-                "Other names and spellings, comma-separated: <i>SANA, Syrian Arab News Agency</i>",
+                tr(
+                    "Other names and spellings, comma-separated: "
+                    "<i>SANA, Syrian Arab News Agency</i>"
+                ),
                 lambda t, v: moderation.parse_list(t, field="aliases"),
                 optional=True,
             ),
             Step(
                 "affiliation",
-                "Side or affiliation, in a few words?",
+                tr("Side or affiliation, in a few words?"),
                 lambda t, v: moderation.clean_text(t, field="affiliation", limit=300),
                 optional=True,
             ),
             Step(
                 "homepage",
-                "Homepage link?",
+                tr("Homepage link?"),
                 lambda t, v: moderation.parse_url(t, field="homepage"),
                 optional=True,
             ),
@@ -233,10 +259,10 @@ async def _source_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> F
 async def _account_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Form | str:
     incident = await svc.database.repository.get_incident(str(opened.get("incident", "")))
     if incident is None:
-        return "the incident was deleted meanwhile"
+        return tr("the incident was deleted meanwhile")
     sources = await svc.database.repository.list_sources()
     if not sources:
-        return "There are no sources yet: add one with /newsource first."
+        return tr("There are no sources yet: add one with /newsource first.")
     by_key = {s.key: s for s in sources}
     version = unchanged_since_opened(incident, opened)
     if version is None:
@@ -247,22 +273,26 @@ async def _account_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> 
         for source in sources:
             if wanted in (source.key, source.name) or wanted in source.aliases:
                 return source
-        raise InputError("source: press one of the buttons, or send its id")
+        raise InputError(tr("source: press one of the buttons, or send its id"))
 
     def parse_stance(text: str, values: dict[str, Any]) -> Stance:
         word = STANCE_LETTERS.get(text.strip().lower()[:1], text.strip().lower())
         try:
             return Stance(word)
         except ValueError:
-            raise InputError("stance: asserts, disputes, partly or silent") from None
+            raise InputError(tr("stance: asserts, disputes, partly or silent")) from None
 
     point_steps = [
         Step(
             f"stance:{point.key}",
-            f"Point {n} of {len(incident.points)}: <i>{HTML.text(point.text)}</i>\n"
-            "What does this source say about it?",
+            tr(
+                "Point {number} of {count}: {point}\nWhat does this source say about it?",
+                number=n,
+                count=len(incident.points),
+                point=f"<i>{HTML.text(point.text)}</i>",
+            ),
             parse_stance,
-            choices=lambda v: STANCE_CHOICES,
+            choices=lambda v: stance_choices(),
         )
         for n, point in enumerate(incident.points, 1)
     ]
@@ -271,18 +301,19 @@ async def _account_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> 
     def summary(values: dict[str, Any]) -> str:
         source: SourceView = values["source"]
         lines = [
-            f"<b>Incident:</b> {HTML.text(incident.title)}",
-            f"<b>Source:</b> {HTML.text(source.name)}",
-            f"<b>Said:</b> {HTML.text(values['summary'])}",
+            labelled(tr("Incident:"), HTML.text(incident.title)),
+            labelled(tr("Source:"), HTML.text(source.name)),
+            labelled(tr("Said:"), HTML.text(values["summary"])),
         ]
         for figure in values.get("figures") or ():
-            lines.append(f"<b>Figure:</b> {HTML.text(figure.label)}: {HTML.text(figure.raw)}")
+            label = HTML.bold(tr("Figure:"))
+            lines.append(f"{label} {HTML.text(figure.label)}: {HTML.text(figure.raw)}")
         for point in incident.points:
             stance = values.get(f"stance:{point.key}")
             if stance is not None:
                 lines.append(f"{HTML.text(stance.value)}: {HTML.text(shorten(point.text, 80))}")
-        lines.append(f"<b>Link:</b> {opt(values.get('url'))}")
-        lines.append(f"<b>Published:</b> {opt(date_text(values.get('published')))}")
+        lines.append(labelled(tr("Link:"), opt(values.get("url"))))
+        lines.append(labelled(tr("Published:"), opt(date_text(values.get("published")))))
         return "\n".join(lines)
 
     async def save(values: dict[str, Any]) -> str:
@@ -306,44 +337,54 @@ async def _account_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> 
                 published_on=published[0] if published else None,
             ),
         )
-        return (
-            f"Saved. {HTML.text(saved.title)} now has {len(saved.accounts)} account(s). "
-            f"/show {HTML.text(saved.key)}"
+        said = tn(
+            speaking.get(),
+            NP_(
+                "Saved. {title} now has {count} account.",
+                "Saved. {title} now has {count} accounts.",
+            ),
+            len(saved.accounts),
+            title=HTML.text(saved.title),
         )
+        return f"{said} /show {HTML.text(saved.key)}"
 
     return Form(
         "account",
-        "New account",
+        tr("New account"),
         [
             Step(
                 "source",
-                "Which source gave this account?",
+                tr("Which source gave this account?"),
                 parse_source,
                 choices=lambda v: [(shorten(s.name, 40), s.key) for s in sources],
             ),
             Step(
                 "summary",
-                "What did it say? Our own short summary.",
+                tr("What did it say? Our own short summary."),
                 lambda t, v: moderation.clean_text(t, field="summary", limit=1500),
             ),
             Step(
                 "figures",
-                "Figures exactly as the source gave them, one per line as "
-                "<i>what is counted: its words #point</i>, e.g. "
-                "<i>Syrian soldiers killed: up to 40 #2</i>\n" + points_help,
+                tr(
+                    "Figures exactly as the source gave them, one per line as "
+                    "<i>what is counted: its words #point</i>, e.g. "
+                    "<i>Syrian soldiers killed: up to 40 #2</i>"
+                )
+                + "\n"
+                + points_help,
                 lambda t, v: moderation.parse_figures(t, incident.points),
                 optional=True,
             ),
             *point_steps,
             Step(
                 "url",
-                "Link to the source's publication?",
+                tr("Link to the source's publication?"),
                 lambda t, v: moderation.parse_url(t),
                 optional=True,
             ),
             Step(
                 "published",
-                "When was it published? YYYY-MM-DD",
+                tr("When was it published? YYYY-MM-DD"),
                 lambda t, v: moderation.parse_date(t),
                 optional=True,
             ),
@@ -357,7 +398,7 @@ async def _account_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> 
 async def _point_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Form | str:
     incident = await svc.database.repository.get_incident(str(opened.get("incident", "")))
     if incident is None:
-        return "the incident was deleted meanwhile"
+        return tr("the incident was deleted meanwhile")
     version = unchanged_since_opened(incident, opened)
     if version is None:
         return changed_meanwhile(incident, "addpoint")
@@ -366,24 +407,26 @@ async def _point_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Fo
         saved = await save_form_change(
             svc, incident.key, version, actor, lambda i: moderation.add_point(i, values["text"])
         )
-        return (
-            f"Saved point #{len(saved.points)}. Set each source's stance on it with "
-            f"/stance {HTML.text(saved.key)} ACCOUNT-ID {len(saved.points)} asserts|disputes|…"
+        return tr(
+            "Saved point #{number}. Set each source's stance on it with "
+            "/stance {key} ACCOUNT-ID {number} asserts|disputes|…",
+            number=len(saved.points),
+            key=HTML.text(saved.key),
         )
 
     existing = "\n".join(f"#{n} {HTML.text(p.text)}" for n, p in enumerate(incident.points, 1))
     return Form(
         "point",
-        "New point",
+        tr("New point"),
         [
             Step(
                 "text",
-                f"<i>{HTML.text(incident.title)}</i>\n{existing}\n\nThe new point: one specific "
-                "claim that sources assert or dispute.",
+                f"<i>{HTML.text(incident.title)}</i>\n{existing}\n\n"
+                + tr("The new point: one specific claim that sources assert or dispute."),
                 lambda t, v: moderation.clean_text(t, field="point", limit=500),
             )
         ],
-        lambda values: f"<b>Point:</b> {HTML.text(values['text'])}",
+        lambda values: labelled(tr("Point:"), HTML.text(values["text"])),
         save,
         opened,
     )
@@ -400,10 +443,12 @@ def unchanged_since_opened(incident: IncidentView, opened: dict[str, Any]) -> in
 
 
 def changed_meanwhile(incident: IncidentView, command: str) -> str:
-    return (
-        f"the incident was changed by someone else meanwhile (now version {incident.version});"
-        f" nothing was saved. Look with /show {HTML.text(incident.key)}, then start again"
-        f" with /{command} {HTML.text(incident.key)}"
+    return tr(
+        "the incident was changed by someone else meanwhile (now version {version});"
+        " nothing was saved. Look with /show {key}, then start again with /{command} {key}",
+        version=incident.version,
+        key=HTML.text(incident.key),
+        command=command,
     )
 
 

@@ -16,8 +16,9 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import callbacks
 from bot.forms import FORM_TIMEOUT, Draft
-from bot.handlers.moderation.access import actor_of, role_of, staff_only, where
+from bot.handlers.moderation.access import actor_of, role_of, speak_as, staff_only, where
 from bot.handlers.moderation.form_definitions import FORM_BUILDERS
+from bot.i18n import tr
 from bot.markup import HTML, split_message
 from bot.replies import say
 from bot.services import Services, services
@@ -68,7 +69,7 @@ async def _open_draft(update: Update, svc: Services) -> tuple[Draft | None, bool
     )
     if isinstance(built, str):
         await svc.database.drafts.discard(user_id, chat_id)
-        await say(update, f"⚠️ Your open form was closed: {built}")
+        await say(update, "⚠️ " + tr("Your open form was closed: {why}", why=built))
         return None, True
     draft, problem = Draft.resume(built, [str(a) for a in state.get("answers") or []])
     if problem:
@@ -99,6 +100,7 @@ async def form_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     message = update.effective_message
     if message is None or not await _form_owner(update, svc):
         return
+    await speak_as(update, context)
     text = message.text or ""
     if (text.split() or [""])[0].split("@")[0].lower() == "/cancel":
         return  # handled by /cancel itself, whatever state the form is in
@@ -108,7 +110,7 @@ async def form_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if draft is None:
         return
     if text.startswith("/"):
-        await _ask(update, draft, "a form is open: answer it, or send /cancel first")
+        await _ask(update, draft, tr("a form is open: answer it, or send /cancel first"))
         raise ApplicationHandlerStop
     try:
         draft.answer(text)
@@ -125,6 +127,7 @@ async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = update.callback_query
     if query is None or not await _form_owner(update, svc):
         return  # not a moderator: refused and audited further down
+    await speak_as(update, context)
     pressed = callbacks.read_form(query.data)
     if pressed is None:
         return  # matched no form button: answered further down as an old or forged one
@@ -135,13 +138,15 @@ async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         raise ApplicationHandlerStop
     draft, replied = await _open_draft(update, svc)
     if draft is None:
-        await query.answer("This form is closed." if not replied else None, show_alert=not replied)
+        await query.answer(
+            tr("This form is closed.") if not replied else None, show_alert=not replied
+        )
         raise ApplicationHandlerStop
     await query.answer()
     user_id, chat_id = where(update)
     if pressed.action == "save":
         if draft.current() is not None:
-            await _ask(update, draft, "answer the remaining questions first")
+            await _ask(update, draft, tr("answer the remaining questions first"))
         else:
             await _save_draft(update, svc, draft)
     else:
@@ -161,12 +166,12 @@ async def _save_draft(update: Update, svc: Services, draft: Draft) -> None:
     place = where(update)
     if not await svc.database.drafts.discard(*place):
         # Save pressed twice, the presses handled at once (say, by two replicas).
-        await say(update, "This form was already saved or closed.")
+        await say(update, tr("This form was already saved or closed."))
         return
     try:
         done = await draft.form.save(draft.values)
     except (InputError, RepositoryError) as problem:
-        await say(update, f"⚠️ Not saved: {HTML.text(str(problem))}")
+        await say(update, "⚠️ " + tr("Not saved: {problem}", problem=HTML.text(str(problem))))
         return
     except Exception:
         # Nothing was saved (the database failed): keep the form so Save can be pressed again.
@@ -177,7 +182,7 @@ async def _save_draft(update: Update, svc: Services, draft: Draft) -> None:
 
 async def _cancel(update: Update, svc: Services) -> None:
     had = await svc.database.drafts.discard(*where(update))
-    await say(update, "Cancelled; nothing was saved." if had else "Nothing to cancel.")
+    await say(update, tr("Cancelled; nothing was saved.") if had else tr("Nothing to cancel."))
 
 
 @staff_only()

@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 from bot.handlers.moderation.access import actor_of, staff_only
 from bot.handlers.moderation.arguments import IncidentCommand, about_incident, usage
 from bot.handlers.moderation.form_definitions import opt
+from bot.i18n import N_, NP_, speaking, tn, tr
 from bot.markup import HTML, shorten, split_message
 from bot.notify import link_claim
 from bot.replies import say
@@ -16,7 +17,7 @@ from bot.services import services
 from db.repository import NotFoundError
 
 
-@about_incident("Usage: /show INCIDENT-ID")
+@about_incident(N_("Usage: /show INCIDENT-ID"))
 async def show(command: IncidentCommand) -> None:
     """An incident with every id a moderator needs for the one-line commands, and what
     readers made of its answers."""
@@ -24,17 +25,18 @@ async def show(command: IncidentCommand) -> None:
     helpful, not_helpful = await command.svc.database.community.feedback_counts(incident.key)
     lines = [
         f"<b>{HTML.text(incident.title)}</b>",
-        f"id <code>{HTML.text(incident.key)}</code> · version {incident.version} · "
-        f"{HTML.text(incident.status.value)}",
-        f"Place: {HTML.text(incident.place)} ({opt(incident.place_aliases)})",
+        f"id <code>{HTML.text(incident.key)}</code> · "
+        + tr("version {version}", version=incident.version)
+        + f" · {HTML.text(incident.status.value)}",
+        tr("Place: {place}", place=f"{HTML.text(incident.place)} ({opt(incident.place_aliases)})"),
         "",
-        "<b>Points</b>",
+        HTML.bold(tr("Points")),
     ]
     lines += [
         f"#{n} <code>{HTML.text(p.key)}</code> {HTML.text(p.text)}"
         for n, p in enumerate(incident.points, 1)
     ]
-    lines += ["", "<b>Accounts</b>"]
+    lines += ["", HTML.bold(tr("Accounts"))]
     for account in incident.accounts:
         stances = " ".join(
             f"#{n}:{account.stance_on(p.key).value[0]}" for n, p in enumerate(incident.points, 1)
@@ -43,7 +45,12 @@ async def show(command: IncidentCommand) -> None:
             f"<code>{HTML.text(account.key)}</code> {HTML.text(account.source.name)} · "
             f"{HTML.text(stances)}"
         )
-    lines += ["", f"Readers: 👍 {helpful} helpful · 👎 {not_helpful} not helpful"]
+    readers = tr(
+        "Readers: 👍 {helpful} helpful · 👎 {not_helpful} not helpful",
+        helpful=helpful,
+        not_helpful=not_helpful,
+    )
+    lines += ["", readers]
     for text in split_message(["\n".join(lines)]):
         await command.say(text)
 
@@ -53,22 +60,30 @@ async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     entries = await svc.database.community.open_queue(limit=10)
     if not entries:
-        await say(update, "The queue is empty: every claim sent so far was matched or handled.")
+        await say(update, tr("The queue is empty: every claim sent so far was matched or handled."))
         return
-    lines = ["<b>Unmatched claims, most asked first</b>"]
+    lines = [HTML.bold(tr("Unmatched claims, most asked first"))]
     for entry in entries:
         judged = (
-            f" ⚠️ answered with <code>{HTML.text(entry.judged_wrong)}</code>, judged wrong"
+            " ⚠️ "
+            + tr(
+                "answered with {incident}, judged wrong",
+                incident=f"<code>{HTML.text(entry.judged_wrong)}</code>",
+            )
             if entry.judged_wrong
             else ""
         )
+        waiting = tr("({count} waiting)", count=entry.waiting)
         lines.append(
             f"<code>{entry.id}</code> ×{entry.times_asked} "
-            f"({entry.waiting} waiting){judged} {HTML.text(shorten(entry.sample_text, 150))}"
+            f"{waiting}{judged} {HTML.text(shorten(entry.sample_text, 150))}"
         )
     lines.append(
-        "\n/link ID INCIDENT-ID links one (its wording becomes a matching phrase); "
-        "/dismiss ID removes it."
+        "\n"
+        + tr(
+            "/link ID INCIDENT-ID links one (its wording becomes a matching phrase); "
+            "/dismiss ID removes it."
+        )
     )
     await say(update, "\n".join(lines))
 
@@ -78,14 +93,21 @@ async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     args = context.args or []
     if len(args) != 2 or not args[0].isdigit():
-        await say(update, usage("Usage: /link QUEUE-ID INCIDENT-ID (see /queue)"))
+        await say(update, usage(tr("Usage: /link QUEUE-ID INCIDENT-ID (see /queue)")))
         return
     try:
         told = await link_claim(svc, context.bot, int(args[0]), args[1], actor_of(update))
     except NotFoundError as missing:
         await say(update, f"⚠️ {HTML.text(str(missing))}")
         return
-    await say(update, f"Linked. {told} waiting user(s) told.")
+    await say(
+        update,
+        tn(
+            speaking.get(),
+            NP_("Linked. {count} waiting user told.", "Linked. {count} waiting users told."),
+            told,
+        ),
+    )
 
 
 @staff_only()
@@ -93,14 +115,14 @@ async def dismiss(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     args = context.args or []
     if len(args) != 1 or not args[0].isdigit():
-        await say(update, usage("Usage: /dismiss QUEUE-ID (see /queue)"))
+        await say(update, usage(tr("Usage: /dismiss QUEUE-ID (see /queue)")))
         return
     try:
         await svc.database.community.dismiss_query(int(args[0]), actor_of(update))
     except NotFoundError as missing:
         await say(update, f"⚠️ {HTML.text(str(missing))}")
         return
-    await say(update, "Dismissed.")
+    await say(update, tr("Dismissed."))
 
 
 @staff_only()
@@ -121,8 +143,11 @@ async def audit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await say(
                 update,
                 usage(
-                    "Usage: /audit [how many, 1-100] [user=ID] [kind=ACTION] [refusals]\n"
-                    "Refused attempts by non-moderators are left out unless you add refusals."
+                    tr(
+                        "Usage: /audit [how many, 1-100] [user=ID] [kind=ACTION] [refusals]\n"
+                        "Refused attempts by non-moderators are left out unless you add "
+                        "refusals."
+                    )
                 ),
             )
             return
@@ -130,11 +155,11 @@ async def audit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         limit, user_id=user_id, action=action, refusals=refusals
     )
     if not events:
-        await say(update, "Nothing in the audit log matches.")
+        await say(update, tr("Nothing in the audit log matches."))
         return
-    lines = ["<b>Latest changes</b>"]
+    lines = [HTML.bold(tr("Latest changes"))]
     for event in events:
-        who = event.actor_label or (str(event.actor_id) if event.actor_id else "system")
+        who = event.actor_label or (str(event.actor_id) if event.actor_id else tr("system"))
         times = int((event.after or {}).get("times", 1)) if event.action == "refused" else 1
         lines.append(
             f"{event.at:%Y-%m-%d %H:%M} {HTML.text(who)}: {HTML.text(event.action)} "
