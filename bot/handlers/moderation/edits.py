@@ -22,10 +22,10 @@ from bot.i18n import N_, tr
 from bot.incoming import channel_name
 from bot.markup import HTML
 from bot.replies import say
-from bot.services import services
+from bot.services import Services, services
 from db.repository import RepositoryError
 from domain import moderation, translation
-from domain.model import IncidentView, SourceKind, Stance
+from domain.model import IncidentView, SourceKind, SourceView, Stance
 from domain.moderation import InputError
 
 
@@ -200,21 +200,10 @@ async def edit_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         listed = "\n".join(f"<code>{HTML.text(s.key)}</code> {HTML.text(s.name)}" for s in sources)
         await say(update, usage(text) + ("\n" + tr("Sources:") + "\n" + listed if listed else ""))
         return
-    source = await svc.database.repository.get_source(args[0])
-    if source is None:
-        await say(update, no_source(args[0]))
-        return
-    try:
-        changed = moderation.edit_source(source, args[1], " ".join(args[2:]))
-        saved = await svc.database.repository.save_source(
-            changed, actor_of(update), expected_version=source.version
-        )
-    except (InputError, RepositoryError) as problem:
-        await say(update, not_saved(problem))
-        return
-    # Source names are matched and shown with every incident that cites them.
-    await svc.sync_index()
-    await say(update, source_saved(saved.key, saved.version))
+    value = " ".join(args[2:])
+    await save_source_change(
+        update, svc, args[0], lambda source: moderation.edit_source(source, args[1], value)
+    )
 
 
 @about_incident(N_("Usage: forward the channel post here, then reply to it with /post INCIDENT-ID"))
@@ -292,18 +281,30 @@ async def translate_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await say(update, usage(usage_text))
         return
     _, key, language, field, value = parts
+    await save_source_change(
+        update,
+        svc,
+        key,
+        lambda source: translation.translate_source(source, language, field, value),
+    )
+
+
+async def save_source_change(
+    update: Update, svc: Services, key: str, change: Callable[[SourceView], SourceView]
+) -> None:
+    """Apply a change to a source as read, refusing if anyone saved it since."""
     source = await svc.database.repository.get_source(key)
     if source is None:
         await say(update, no_source(key))
         return
     try:
-        changed = translation.translate_source(source, language, field, value)
         saved = await svc.database.repository.save_source(
-            changed, actor_of(update), expected_version=source.version
+            change(source), actor_of(update), expected_version=source.version
         )
     except (InputError, RepositoryError) as problem:
         await say(update, not_saved(problem))
         return
+    # Source names are matched and shown with every incident that cites them.
     await svc.sync_index()
     await say(update, source_saved(saved.key, saved.version))
 
