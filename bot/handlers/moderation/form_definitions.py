@@ -257,16 +257,14 @@ async def _source_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> F
 
 
 async def _account_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Form | str:
-    incident = await svc.database.repository.get_incident(str(opened.get("incident", "")))
-    if incident is None:
-        return tr("the incident was deleted meanwhile")
+    found = await _opened_incident(svc, opened, "addaccount")
+    if isinstance(found, str):
+        return found
+    incident, version = found
     sources = await svc.database.repository.list_sources()
     if not sources:
         return tr("There are no sources yet: add one with /newsource first.")
     by_key = {s.key: s for s in sources}
-    version = unchanged_since_opened(incident, opened)
-    if version is None:
-        return changed_meanwhile(incident, "addaccount")
 
     def parse_source(text: str, values: dict[str, Any]) -> SourceView:
         wanted = text.strip()
@@ -396,12 +394,10 @@ async def _account_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> 
 
 
 async def _point_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Form | str:
-    incident = await svc.database.repository.get_incident(str(opened.get("incident", "")))
-    if incident is None:
-        return tr("the incident was deleted meanwhile")
-    version = unchanged_since_opened(incident, opened)
-    if version is None:
-        return changed_meanwhile(incident, "addpoint")
+    found = await _opened_incident(svc, opened, "addpoint")
+    if isinstance(found, str):
+        return found
+    incident, version = found
 
     async def save(values: dict[str, Any]) -> str:
         saved = await save_form_change(
@@ -430,6 +426,20 @@ async def _point_form(svc: Services, actor: Actor, opened: dict[str, Any]) -> Fo
         save,
         opened,
     )
+
+
+async def _opened_incident(
+    svc: Services, opened: dict[str, Any], command: str
+) -> tuple[IncidentView, int] | str:
+    """The incident a form was opened on and the version it was opened at, or why the
+    form cannot go on (deleted, or changed by someone else since)."""
+    incident = await svc.database.repository.get_incident(str(opened.get("incident", "")))
+    if incident is None:
+        return tr("the incident was deleted meanwhile")
+    version = unchanged_since_opened(incident, opened)
+    if version is None:
+        return changed_meanwhile(incident, command)
+    return incident, version
 
 
 def unchanged_since_opened(incident: IncidentView, opened: dict[str, Any]) -> int | None:
