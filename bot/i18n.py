@@ -69,6 +69,12 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
+def warm_up() -> None:
+    """Compile every catalogue now, not while answering the first person to read one."""
+    for language in LANGUAGES:
+        translations(language)
+
+
 def t(language: str, message: str, **values: Any) -> str:
     text = translations(language).gettext(message)
     return text.format(**values) if values else text

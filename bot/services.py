@@ -11,6 +11,7 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
+from bot import i18n
 from bot.batches import Batcher
 from bot.config import Settings
 from bot.forms import FORM_TIMEOUT
@@ -19,6 +20,7 @@ from bot.metrics import Metrics
 from db.database import Database, SampleData
 from db.match_index import PostgresMatchStore
 from db.repository import ChangeCursor, UnmatchedClaim
+from domain import languages
 from domain.checker import ClaimChecker
 from domain.matching import StoredMatcher, load_embedder
 from domain.ratelimit import SlidingWindowLimiter
@@ -89,6 +91,9 @@ class Services:
         self.changes = await self.database.shared.change_cursor()
         count = await self.checker.load()
         self.metrics.incidents.set(count)
+        # The catalogues and the language detector, loaded before the first message needs
+        # them (the detector's model takes about a second).
+        await asyncio.to_thread(_warm_languages)
         self.checker.embed_in_background()
 
     async def sync_index(self) -> list[str]:
@@ -207,6 +212,11 @@ class Services:
         await self.languages.close()
         await self.check_counts.close()
         await self.database.close()
+
+
+def _warm_languages() -> None:
+    i18n.warm_up()
+    languages.warm_up()
 
 
 def make_checker(settings: Settings, database: Database) -> ClaimChecker:
