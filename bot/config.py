@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
+from bot.i18n import LANGUAGES
 from db.engine import DEFAULT_DATABASE_URL, DatabaseUrlError, async_url, is_sqlite
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
@@ -24,7 +25,6 @@ _TOKEN_SHAPE = re.compile(r"^\d{3,12}:[A-Za-z0-9_-]{20,}$")
 # webhook address post updates as if they were Telegram, so 32 (192 random bits in
 # base64) is the least accepted.
 _SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
-LANGUAGES = ("en", "ru")
 
 T = TypeVar("T")
 

@@ -89,3 +89,11 @@ def test_a_guessable_webhook_secret_is_refused(secret: str) -> None:
     assert "WEBHOOK_SECRET: use 32-256 characters" in str(raised.value)
     if len(secret) > 3:
         assert secret not in str(raised.value)  # a secret, even a bad one, is not echoed
+
+
+def test_the_default_language_is_any_the_bot_speaks() -> None:
+    for language in ("en", "ru", "uk", "ar"):
+        environment = {"TELEGRAM_BOT_TOKEN": TOKEN, "DEFAULT_LANGUAGE": language}
+        assert load_settings(environment, env_file=None).default_language == language
+    (problem,) = problems(DEFAULT_LANGUAGE="de")
+    assert problem.startswith("DEFAULT_LANGUAGE") and "en or ru or uk or ar" in problem
