@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import TypeVar
 
 from domain.model import (
     AccountView,
@@ -86,15 +87,28 @@ def _translate_incident_text(
     incident: IncidentView, language: str, field: str, value: str
 ) -> IncidentView:
     text = _text(value, field, INCIDENT_TEXTS[field]) or ""
-    current = incident.translations.get(language)
-    if current is None and field != "title" and text:
-        # A language's entry is keyed on its title: the rest may follow it.
-        raise InputError(f"translate the title into {language} first")
-    updated = dataclasses.replace(current or Translation(title=""), **{field: text})
-    translations = {k: v for k, v in incident.translations.items() if k != language}
-    if updated.title:
-        translations[language] = updated
-    return dataclasses.replace(incident, translations=dict(sorted(translations.items())))
+    translations = _with_entry(incident.translations, language, field, text, Translation(""))
+    return dataclasses.replace(incident, translations=translations)
+
+
+E = TypeVar("E", Translation, SourceTranslation)
+
+
+def _with_entry(
+    entries: dict[str, E], language: str, field: str, text: str, empty: E
+) -> dict[str, E]:
+    """`entries` with one field of `language`'s entry set. An entry is keyed on its first
+    field (an incident's title, a source's name): the others may only follow it, and
+    taking that one away takes the entry away."""
+    first = dataclasses.fields(empty)[0].name
+    current = entries.get(language)
+    if current is None and field != first and text:
+        raise InputError(f"translate the {first} into {language} first")
+    updated = dataclasses.replace(current or empty, **{field: text})
+    kept = {k: v for k, v in entries.items() if k != language}
+    if getattr(updated, first):
+        kept[language] = updated
+    return dict(sorted(kept.items()))
 
 
 def _translate_account(
@@ -140,11 +154,6 @@ def translate_source(source: SourceView, language: str, field: str, value: str) 
     if field not in SOURCE_TEXTS:
         raise InputError(f"what to translate: {' or '.join(SOURCE_TEXTS)}")
     text = _text(value, field, SOURCE_TEXTS[field]) or ""
-    current = source.translations.get(language)
-    if current is None and field != "name" and text:
-        raise InputError(f"translate the name into {language} first")
-    updated = dataclasses.replace(current or SourceTranslation(name=""), **{field: text})
-    translations = {k: v for k, v in source.translations.items() if k != language}
-    if updated.name:
-        translations[language] = updated
-    return dataclasses.replace(source, translations=dict(sorted(translations.items())))
+    empty = SourceTranslation("")
+    translations = _with_entry(source.translations, language, field, text, empty)
+    return dataclasses.replace(source, translations=translations)
