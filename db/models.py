@@ -217,6 +217,25 @@ class KnownPostRecord(SQLModel, table=True):
     position: int = 0
 
 
+class KnownMediaRecord(SQLModel, table=True):
+    """A photo or video recorded with an incident: Telegram's ids for the file and the
+    fingerprints of its pictures, never the file itself (`domain.model.KnownMedia`)."""
+
+    __tablename__ = "known_media"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    file_ids: list[str] = _json_list()
+    fingerprints: list[str] = _json_list()
+    """256-bit fingerprints as 64 hexadecimal digits each."""
+    size: int | None = Field(default=None, sa_type=BigInteger)
+    width: int | None = None
+    height: int | None = None
+    note: str = Field(default="", max_length=500)
+    position: int = 0
+
+
 class Moderator(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     telegram_user_id: int = Field(sa_type=BigInteger, unique=True, index=True)

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.matching import MatchStatus
-from domain.model import AccountView, IncidentView, PointView, Stance, Translation
+from domain.model import (
+    AccountView,
+    IncidentView,
+    KnownMedia,
+    MediaRoute,
+    PointView,
+    Stance,
+    Translation,
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,11 @@ class Answer:
     candidates: tuple[CandidateSummary, ...] = ()
     # The claim as the matcher saw it: the key under which an unmatched claim is queued.
     normalized: str = ""
+    route: MediaRoute | None = None
+    """For a photo or video: how it was recognised."""
+    media: KnownMedia | None = None
+    """The recorded photo or video it was recognised as (its note says where it first
+    appeared)."""
 
     @property
     def found(self) -> bool:
@@ -147,4 +160,8 @@ class Answer:
                 {"id": c.incident_key, "title": c.title, "score": round(c.score, 4)}
                 for c in self.candidates
             ]
+        if self.route is not None:
+            data["recognised"] = {"route": self.route.value}
+            if self.media is not None and self.media.note:
+                data["recognised"]["note"] = self.media.note
         return data

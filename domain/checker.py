@@ -7,10 +7,13 @@ the change log names after a write, whoever made it.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from domain.answer import Answer, CandidateSummary, when
 from domain.indexes import (
@@ -32,7 +35,9 @@ from domain.matching import (
     StoredMatcher,
     warm_up,
 )
-from domain.model import IncidentView
+from domain.media.index import PictureIndex, PictureMatch
+from domain.media.pictures import Picture, PictureError, open_picture
+from domain.model import IncidentView, MediaRoute, SentMedia
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,8 @@ class ClaimChecker:
                 match_cache_size=match_cache_size,
             )
         )
+        self.pictures = PictureIndex()
+        """Photos and videos recorded with incidents, by file and by fingerprint."""
         self._max_candidates = max_candidates
         # Recently answered incidents, so a popular one is not re-read for every check.
         # Invalidated by `refresh`, which every change reaches through the change log.
@@ -82,6 +89,7 @@ class ClaimChecker:
         """Make every stored incident matchable; returns how many there are."""
         warm_up()
         count = await self.index.load(self._store)
+        await self._load_pictures()
         self._views.clear()
         self.generation += 1
         return count
@@ -89,6 +97,7 @@ class ClaimChecker:
     async def reindex(self) -> int:
         """Rebuild the index from every stored incident (streamed, not held in memory)."""
         count = await self.index.rebuild(self._store)
+        await self._load_pictures()
         self._views.clear()
         self.generation += 1
         return count
@@ -101,7 +110,14 @@ class ClaimChecker:
         found = await self._store.get_incidents(wanted)
         await self.index.put([found[key] for key in wanted if key in found])
         await self.index.remove([key for key in wanted if key not in found])
+        for key in wanted:
+            self.pictures.put(key, found[key].media if key in found else ())
         self.generation += 1
+
+    async def _load_pictures(self) -> None:
+        self.pictures.clear()
+        async for key, media in self._store.iter_media():
+            self.pictures.put(key, media)
 
     async def size(self) -> int:
         """How many incidents the index holds."""
@@ -184,6 +200,59 @@ class ClaimChecker:
                     return answer
         return await self.check(claim, sent_on=sent_on)
 
+    async def check_media(
+        self,
+        sent: SentMedia,
+        *,
+        read_text: Callable[[bytes], str] | None = None,
+        budget: float = 10.0,
+        sent_on: dt.date | None = None,
+    ) -> Answer:
+        """A photo, video or screenshot: the very file, else a near copy of a recorded
+        picture, else the text in it (`read_text`, e.g. OCR) with its caption.
+
+        Decoding, fingerprints and reading run in a worker thread, each within `budget`
+        seconds; a picture that cannot be read or takes too long falls back to what is
+        left (the caption at the end)."""
+        files = self.pictures.by_file(sent.file_ids)
+        if files:
+            return await self._answer_media(files, sent.caption)
+        decoded = await _in_time(_decode_all, sent.pictures, budget=budget)
+        if decoded:
+            near = await _in_time(self.pictures.find, decoded, budget=budget)
+            if near is not None:
+                return await self._answer_media([near], sent.caption)
+        text = ""
+        if read_text is not None and sent.pictures:
+            text = await _in_time(read_text, sent.pictures[0], budget=budget) or ""
+        claim = " ".join(part for part in (sent.caption, text) if part)
+        answer = await self.check(claim, sent_on=sent_on)
+        if text and answer.status is not MatchStatus.NONE:
+            return dataclasses.replace(answer, route=MediaRoute.TEXT)
+        return answer
+
+    async def _answer_media(self, found: list[PictureMatch], caption: str) -> Answer:
+        if len(found) > 1:
+            incidents = await self.incidents(m.incident_key for m in found)
+            candidates = tuple(
+                CandidateSummary(
+                    m.incident_key,
+                    incident.title,
+                    incident.place,
+                    1.0,
+                    when(incident),
+                    incident.translations,
+                )
+                for m in found[: self._max_candidates]
+                if (incident := incidents.get(m.incident_key)) is not None
+            )
+            return Answer(MatchStatus.AMBIGUOUS, caption, candidates=candidates)
+        match = found[0]
+        answer = await self.answer_for(match.incident_key, claim=caption)
+        if answer is None:
+            return Answer(MatchStatus.NONE, caption)
+        return dataclasses.replace(answer, route=match.route, media=match.media)
+
     async def answer(self, claim: str, result: MatchResult) -> Answer:
         if result.status is MatchStatus.NONE or not result.candidates:
             return Answer(MatchStatus.NONE, claim, normalized=result.query)
@@ -241,3 +310,31 @@ class ClaimChecker:
             if candidate.incident_key == incident_key:
                 return candidate.point_key
         return None
+
+
+Given = TypeVar("Given")
+Result = TypeVar("Result")
+
+
+async def _in_time(
+    work: Callable[[Given], Result], given: Given, *, budget: float
+) -> Result | None:
+    """`work(given)` in a worker thread; None when it fails or takes longer than `budget`
+    seconds (the thread is left to finish; its result is dropped)."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(work, given), budget)
+    except TimeoutError:
+        log.info("%s took longer than %.0f s: left out", work.__name__, budget)
+    except (PictureError, ValueError, OSError, MemoryError):
+        log.info("%s failed: left out", work.__name__, exc_info=True)
+    return None
+
+
+def _decode_all(pictures: Sequence[bytes]) -> list[Picture]:
+    decoded = []
+    for data in pictures:
+        try:
+            decoded.append(open_picture(data))
+        except PictureError:
+            continue
+    return decoded

@@ -35,7 +35,7 @@ from domain.matching import (
     passage_digest,
     passage_of,
 )
-from domain.model import IncidentDocument, IncidentView, document_for, short_key
+from domain.model import IncidentDocument, IncidentView, KnownMedia, document_for, short_key
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,10 @@ class IncidentStore(Protocol):
     def iter_incidents(self, *, batch_size: int = 500) -> AsyncIterator[IncidentView]: ...
 
     async def incident_for_post(self, channel: str, message_id: int) -> str | None: ...
+
+    def iter_media(self) -> AsyncIterator[tuple[str, tuple[KnownMedia, ...]]]:
+        """Each live incident's recorded photos and videos."""
+        ...
 
     async def count_incidents(self) -> int: ...
 

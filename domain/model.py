@@ -165,6 +165,55 @@ class KnownPost:
     message_id: int
 
 
+class MediaKind(StrEnum):
+    PHOTO = "photo"
+    VIDEO = "video"
+    """A video or animation: known by its file, and by its thumbnail and cover."""
+    DOCUMENT = "document"
+    """A picture sent as a file."""
+
+
+class MediaRoute(StrEnum):
+    """How a photo or video someone sent was recognised, as the answer tells them."""
+
+    FILE = "file"
+    """The very file recorded with the incident (Telegram's id for it)."""
+    NEAR_COPY = "near_copy"
+    """A recompressed, resized, cropped or captioned copy of a recorded picture."""
+    TEXT = "text"
+    """Not recognised as a picture: the text read from it, with its caption, matched."""
+
+
+@dataclass(frozen=True)
+class KnownMedia:
+    """A photo or video recorded with an incident, known without keeping the file.
+
+    `file_ids` are Telegram's `file_unique_id`s (the same for a file however often it is
+    forwarded, and one per size of a photo); `fingerprints` the perceptual hashes of its
+    pictures (`domain.media.pictures`); `note` a moderator's word on where it first
+    appeared, which an answer repeats.
+    """
+
+    kind: MediaKind
+    file_ids: tuple[str, ...] = ()
+    fingerprints: tuple[int, ...] = ()
+    size: int | None = None
+    width: int | None = None
+    height: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SentMedia:
+    """A photo, video or picture file someone sent, as the checker reads it: Telegram's
+    ids for its files, the pictures fetched (the photo; a video's thumbnail and cover),
+    and its caption."""
+
+    file_ids: tuple[str, ...]
+    pictures: tuple[bytes, ...]
+    caption: str = ""
+
+
 @dataclass(frozen=True)
 class IncidentView:
     """An incident with everything recorded about it, ready to answer with."""
@@ -188,6 +237,7 @@ class IncidentView:
     accounts: tuple[AccountView, ...] = ()
     phrases: tuple[str, ...] = ()
     posts: tuple[KnownPost, ...] = ()
+    media: tuple[KnownMedia, ...] = ()
     version: int = 1
 
     def point(self, key: str) -> PointView | None:

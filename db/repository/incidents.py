@@ -17,6 +17,7 @@ from sqlmodel import col
 from db.models import (
     Incident,
     IncidentChange,
+    KnownMediaRecord,
     KnownPostRecord,
     utcnow,
 )
@@ -34,13 +35,12 @@ from db.repository.mapping import (
     delete_children,
     incident_values,
     insert_children,
+    media_view,
     source_ids_of,
 )
 from db.repository.sources import SourceRecords
 from domain.dataset import incident_to_json
-from domain.model import (
-    IncidentView,
-)
+from domain.model import IncidentView, KnownMedia
 
 
 class Repository(SourceRecords):
@@ -152,6 +152,21 @@ class Repository(SourceRecords):
                 ).join(Incident, col(KnownPostRecord.incident_id) == col(Incident.id))
             )
             return {(channel, int(message_id)): key for channel, message_id, key in rows}
+
+    async def iter_media(self) -> AsyncIterator[tuple[str, tuple[KnownMedia, ...]]]:
+        """Every live incident's recorded photos and videos (what the picture index holds)."""
+        async with self.session() as session:
+            rows = await session.execute(
+                select(col(Incident.key), KnownMediaRecord)
+                .join(Incident, col(KnownMediaRecord.incident_id) == col(Incident.id))
+                .where(col(Incident.deleted_at).is_(None))
+                .order_by(col(Incident.key), col(KnownMediaRecord.position))
+            )
+            grouped: dict[str, list[KnownMedia]] = {}
+            for key, record in rows:
+                grouped.setdefault(key, []).append(media_view(record))
+        for key, media in grouped.items():
+            yield key, tuple(media)
 
     async def incident_for_post(self, channel: str, message_id: int) -> str | None:
         async with self.session() as session:

@@ -20,6 +20,7 @@ from db.models import (
     AccountStance,
     Figure,
     Incident,
+    KnownMediaRecord,
     KnownPostRecord,
     MatchPhrase,
     Point,
@@ -28,13 +29,16 @@ from db.models import (
 )
 from db.repository._base import NotFoundError
 from domain.dataset import incident_to_json, source_to_json
+from domain.media.pictures import from_hex, to_hex
 from domain.model import (
     AccountView,
     DatePrecision,
     FigureView,
     IncidentStatus,
     IncidentView,
+    KnownMedia,
     KnownPost,
+    MediaKind,
     NameGroup,
     PointView,
     SourceKind,
@@ -179,6 +183,20 @@ async def assemble(session: AsyncSession, rows: Sequence[Incident]) -> list[Inci
     ).scalars():
         posts[post.incident_id].append(KnownPost(post.channel, post.message_id))
 
+    media: dict[int, list[KnownMedia]] = defaultdict(list)
+    for record in (
+        await session.execute(
+            select(KnownMediaRecord)
+            .where(col(KnownMediaRecord.incident_id).in_(ids))
+            .order_by(
+                col(KnownMediaRecord.incident_id),
+                col(KnownMediaRecord.position),
+                col(KnownMediaRecord.id),
+            )
+        )
+    ).scalars():
+        media[record.incident_id].append(media_view(record))
+
     sources: dict[int, SourceView] = {}
     views = []
     for row in rows:
@@ -235,6 +253,7 @@ async def assemble(session: AsyncSession, rows: Sequence[Incident]) -> list[Inci
                 accounts=tuple(accounts),
                 phrases=tuple(phrases[row_id]),
                 posts=tuple(posts[row_id]),
+                media=tuple(media[row_id]),
                 version=row.version,
             )
         )
@@ -268,6 +287,9 @@ async def delete_children(session: AsyncSession, incident_id: int) -> None:
     await session.execute(delete(MatchPhrase).where(col(MatchPhrase.incident_id) == incident_id))
     await session.execute(
         delete(KnownPostRecord).where(col(KnownPostRecord.incident_id) == incident_id)
+    )
+    await session.execute(
+        delete(KnownMediaRecord).where(col(KnownMediaRecord.incident_id) == incident_id)
     )
 
 
@@ -373,3 +395,32 @@ async def insert_children(
     ]
     if post_rows:
         await session.execute(insert(KnownPostRecord), post_rows)
+    media_rows = [
+        {
+            "incident_id": incident_id,
+            "kind": item.kind.value,
+            "file_ids": list(item.file_ids),
+            "fingerprints": [to_hex(value) for value in item.fingerprints],
+            "size": item.size,
+            "width": item.width,
+            "height": item.height,
+            "note": item.note,
+            "position": n,
+        }
+        for incident_id, view in incidents
+        for n, item in enumerate(view.media)
+    ]
+    if media_rows:
+        await session.execute(insert(KnownMediaRecord), media_rows)
+
+
+def media_view(record: KnownMediaRecord) -> KnownMedia:
+    return KnownMedia(
+        MediaKind(record.kind),
+        tuple(record.file_ids),
+        tuple(from_hex(text) for text in record.fingerprints),
+        record.size,
+        record.width,
+        record.height,
+        record.note,
+    )

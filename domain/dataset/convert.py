@@ -8,13 +8,16 @@ from typing import Any
 
 from domain.dataset._report import Opener, ValidationReport
 from domain.dataset._stream import items
+from domain.media.pictures import from_hex, to_hex
 from domain.model import (
     AccountView,
     DatePrecision,
     FigureView,
     IncidentStatus,
     IncidentView,
+    KnownMedia,
     KnownPost,
+    MediaKind,
     NameGroup,
     PointView,
     SourceKind,
@@ -117,7 +120,35 @@ def parse_incident(data: Mapping[str, Any], sources: Mapping[str, SourceView]) -
         accounts=accounts,
         phrases=tuple(p.strip() for p in data.get("phrases", [])),
         posts=tuple(KnownPost(p["channel"], p["message_id"]) for p in data.get("posts", [])),
+        media=tuple(media_from_json(m) for m in data.get("media", [])),
     )
+
+
+def media_from_json(data: dict[str, Any]) -> KnownMedia:
+    return KnownMedia(
+        MediaKind(data["kind"]),
+        tuple(data.get("file_ids", [])),
+        tuple(from_hex(text) for text in data.get("fingerprints", [])),
+        data.get("size"),
+        data.get("width"),
+        data.get("height"),
+        data.get("note", "").strip(),
+    )
+
+
+def media_to_json(media: KnownMedia) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": media.kind.value}
+    if media.file_ids:
+        out["file_ids"] = list(media.file_ids)
+    if media.fingerprints:
+        out["fingerprints"] = [to_hex(value) for value in media.fingerprints]
+    for name in ("size", "width", "height"):
+        value = getattr(media, name)
+        if value is not None:
+            out[name] = value
+    if media.note:
+        out["note"] = media.note
+    return out
 
 
 def read_sources(opener: Opener) -> Iterator[SourceView]:
@@ -246,4 +277,5 @@ def incident_to_json(incident: IncidentView) -> dict[str, Any]:
         ],
         "phrases": list(incident.phrases),
         "posts": [{"channel": p.channel, "message_id": p.message_id} for p in incident.posts],
+        "media": [media_to_json(m) for m in incident.media],
     }

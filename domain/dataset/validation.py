@@ -152,6 +152,12 @@ def _check_incident(
                     f"post {post['channel']}/{post['message_id']} is already recorded for "
                     f"incident {owner!r}",
                 )
+    file_ids: set[str] = set()
+    for i, media in enumerate(incident.get("media", [])):
+        for j, file_id in enumerate(media.get("file_ids", [])):
+            if file_id in file_ids:
+                report.add(f"{base}.media[{i}].file_ids[{j}]", f"file {file_id!r} listed twice")
+            file_ids.add(file_id)
     point_keys: set[str] = set()
     for i, point in enumerate(incident.get("points", [])):
         if point["id"] in point_keys:

@@ -439,7 +439,7 @@ async def test_a_remembered_match_is_forgotten_when_the_index_changes() -> None:
 
     from domain.checker import ClaimChecker
     from domain.dataset import sample_dataset
-    from domain.model import IncidentView
+    from domain.model import IncidentView, KnownMedia
 
     _, (incident,) = sample_dataset()
     stored = {incident.key: incident}
@@ -454,6 +454,10 @@ async def test_a_remembered_match_is_forgotten_when_the_index_changes() -> None:
 
         async def incident_for_post(self, channel: str, message_id: int) -> str | None:
             return None
+
+        async def iter_media(self) -> AsyncIterator[tuple[str, tuple[KnownMedia, ...]]]:
+            for view in list(stored.values()):
+                yield view.key, view.media
 
         async def count_incidents(self) -> int:
             return len(stored)

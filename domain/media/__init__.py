@@ -1,0 +1,1 @@
+"""Photos, videos and screenshots: fingerprints, the index of recorded pictures, OCR."""
