@@ -58,6 +58,10 @@ def command_menu(language: str) -> list[BotCommand]:
 
 # New messages only: editing an old message must not act on it a second time.
 NEW = filters.UpdateType.MESSAGE
+# What is checked as a picture: photos, videos, animations, round videos, picture files.
+MEDIA = (
+    filters.PHOTO | filters.VIDEO | filters.ANIMATION | filters.VIDEO_NOTE | filters.Document.IMAGE
+)
 FORM_COMMANDS = {
     "newincident": moderation.new_incident,
     "newsource": moderation.new_source,
@@ -71,6 +75,7 @@ MODERATOR_COMMANDS = {
     "removeaccount": moderation.remove_account,
     "editsource": moderation.edit_source,
     "post": moderation.record_post,
+    "media": moderation.attach_media,
     "translate": moderation.translate_record,
     "translatesource": moderation.translate_source,
     "delete": moderation.delete,
@@ -170,6 +175,11 @@ def build_application(settings: Settings, svc: Services) -> Application:  # type
             moderation.upload,
         )
     )
+    application.add_handler(
+        MessageHandler(
+            NEW & private & filters.CaptionRegex(r"^/media(@\w+)?(\s|$)"), moderation.media_caption
+        )
+    )
     application.add_handler(CommandHandler("start", users.start, filters=NEW))
     application.add_handler(CommandHandler("help", users.help_command, filters=NEW))
     application.add_handler(CommandHandler("lang", users.lang, filters=NEW))
@@ -177,7 +187,11 @@ def build_application(settings: Settings, svc: Services) -> Application:  # type
     application.add_handler(
         MessageHandler(
             # Answers posted through inline mode carry via_bot: they are ours, not claims.
-            NEW & private & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND & ~filters.VIA_BOT,
+            NEW
+            & private
+            & (filters.TEXT | filters.CAPTION | MEDIA)
+            & ~filters.COMMAND
+            & ~filters.VIA_BOT,
             checks.private_message,
         )
     )

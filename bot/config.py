@@ -66,6 +66,9 @@ class Settings:
     match_index: str = "memory"
     semantic_matching: str = "auto"
     unmatched_retention_days: int = 180
+    media_max_bytes: int = 10 * 1024 * 1024
+    media_seconds: float = 10.0
+    ocr: str = "auto"
 
     @property
     def webhook_mode(self) -> bool:
@@ -160,6 +163,9 @@ def load_settings(
         "UNMATCHED_RETENTION_DAYS", 180, _non_negative, "a whole number of days, 0 to keep all"
     )
     semantic = parse("SEMANTIC_MATCHING", "auto", _choice("auto", "off"), "auto or off")
+    media_mb = parse("MEDIA_MAX_MB", 10, _media_megabytes, "a whole number of megabytes, 1-20")
+    media_seconds = parse("MEDIA_SECONDS", 10.0, _seconds, "seconds between 0.05 and 60")
+    ocr = parse("OCR", "auto", _choice("auto", "off"), "auto or off")
     if match_index == "postgres" and is_sqlite(async_url(database_url)):
         problems.append(
             "MATCH_INDEX: postgres keeps the index in the database and needs a PostgreSQL "
@@ -192,7 +198,18 @@ def load_settings(
         match_index=match_index,
         semantic_matching=semantic,
         unmatched_retention_days=retention,
+        media_max_bytes=media_mb * 1024 * 1024,
+        media_seconds=media_seconds,
+        ocr=ocr,
     )
+
+
+def _media_megabytes(raw: str) -> int:
+    # Telegram lets a bot download files up to 20 MB.
+    value = int(raw)
+    if not 1 <= value <= 20:
+        raise ValueError(raw)
+    return value
 
 
 def _check_database_url(raw: str) -> str:

@@ -76,6 +76,14 @@ MORE_ACCOUNTS = NP_(
 LANG_USAGE = N_("Usage: /lang en, /lang ru, /lang uk or /lang ar. Current language: {current}.")
 LANG_SET = N_("I'll answer in English from now on.")
 FOLLOW_UP = N_("Update on a claim you sent me on {day}: moderators linked it to this incident:")
+MEDIA_FILE = N_("📷 This very file was recorded with this incident.")
+MEDIA_NEAR_COPY = N_("📷 This picture is a copy of one recorded with this incident.")
+MEDIA_TEXT = N_("📷 Recognised by the text in the picture.")
+MEDIA_NOTE = N_("Where the picture comes from: {note}")
+MEDIA_UNRECOGNISED = N_(
+    "I don't know this picture, and I found no text in it to check. "
+    "Send it again with the claim in its caption, or type the claim."
+)
 INLINE_NO_RECORD = N_("No record of this claim yet")
 INLINE_NO_RECORD_TEXT = N_("I have no record of this claim yet: {claim}")
 INLINE_HINT = N_("Type a claim to check it")

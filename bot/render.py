@@ -25,6 +25,7 @@ from domain.model import (
     DatePrecision,
     IncidentStatus,
     IncidentView,
+    MediaRoute,
     Stance,
 )
 
@@ -86,7 +87,18 @@ def _header(answer: Answer, language: str, fmt: Markup) -> list[str]:
     if incident.date_note and incident.date_start is None:
         lines.append(fmt.italic(incident_text(incident, language, "date_note")))
     lines.append(fmt.text(t(language, _STATUS[incident.status])))
+    if answer.route is not None:
+        lines.append(fmt.text(t(language, _ROUTE[answer.route])))
+        if answer.media is not None and answer.media.note and answer.route is not MediaRoute.TEXT:
+            lines.append(fmt.italic(t(language, msg.MEDIA_NOTE, note=answer.media.note)))
     return ["\n".join(lines)]
+
+
+_ROUTE = {
+    MediaRoute.FILE: msg.MEDIA_FILE,
+    MediaRoute.NEAR_COPY: msg.MEDIA_NEAR_COPY,
+    MediaRoute.TEXT: msg.MEDIA_TEXT,
+}
 
 
 def _figures(account: AccountView, language: str, fmt: Markup, point_key: str | None = None) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,7 @@ from db.repository import ChangeCursor, UnmatchedClaim
 from domain import languages
 from domain.checker import ClaimChecker
 from domain.matching import StoredMatcher, load_embedder
+from domain.media import ocr
 from domain.ratelimit import SlidingWindowLimiter
 
 SERVICES_KEY = "services"
@@ -68,6 +71,14 @@ class Services:
         """
         return not self.database.is_embedded
 
+    @property
+    def read_text(self) -> Callable[[bytes], str] | None:
+        """How to read the text in a picture (Tesseract), or None where OCR is off or not
+        installed: pictures are then matched by their caption alone."""
+        if self.settings.ocr == "off" or not ocr.available():
+            return None
+        return functools.partial(ocr.read_text, timeout=self.settings.media_seconds)
+
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> Services:
         database = database or Database(settings.database_url)
@@ -94,6 +105,9 @@ class Services:
         # The catalogues and the language detector, loaded before the first message needs
         # them (the detector's model takes about a second).
         await asyncio.to_thread(_warm_languages)
+        if self.settings.ocr != "off":
+            # Which OCR languages are installed: asked of Tesseract once, not in a reply.
+            await asyncio.to_thread(ocr.installed_languages)
         self.checker.embed_in_background()
 
     async def sync_index(self) -> list[str]:

@@ -183,22 +183,14 @@ class ClaimChecker:
     async def check(self, claim: str, *, sent_on: dt.date | None = None) -> Answer:
         return await self.answer(claim, await self.match(claim, sent_on=sent_on))
 
-    async def check_forwarded(
-        self,
-        claim: str,
-        channel: str | None,
-        message_id: int | None,
-        *,
-        sent_on: dt.date | None = None,
-    ) -> Answer:
-        """A forwarded channel post recorded by a moderator matches exactly, whatever it says."""
-        if channel and message_id:
-            key = await self._store.incident_for_post(channel, message_id)
-            if key is not None:
-                answer = await self.answer_for(key, claim=claim)
-                if answer is not None:
-                    return answer
-        return await self.check(claim, sent_on=sent_on)
+    async def known_post(
+        self, channel: str | None, message_id: int | None, *, claim: str = ""
+    ) -> Answer | None:
+        """The answer about the incident a moderator recorded this channel post with."""
+        if not channel or not message_id:
+            return None
+        key = await self._store.incident_for_post(channel, message_id)
+        return await self.answer_for(key, claim=claim) if key is not None else None
 
     async def check_media(
         self,
@@ -217,14 +209,17 @@ class ClaimChecker:
         files = self.pictures.by_file(sent.file_ids)
         if files:
             return await self._answer_media(files, sent.caption)
-        decoded = await _in_time(_decode_all, sent.pictures, budget=budget)
+        decoded = await _in_time(_decode_all, sent.pictures, budget=budget, what="decoding")
         if decoded:
-            near = await _in_time(self.pictures.find, decoded, budget=budget)
+            near = await _in_time(
+                self.pictures.find, decoded, budget=budget, what="looking for a copy"
+            )
             if near is not None:
                 return await self._answer_media([near], sent.caption)
         text = ""
         if read_text is not None and sent.pictures:
-            text = await _in_time(read_text, sent.pictures[0], budget=budget) or ""
+            read = await _in_time(read_text, sent.pictures[0], budget=budget, what="reading")
+            text = read or ""
         claim = " ".join(part for part in (sent.caption, text) if part)
         answer = await self.check(claim, sent_on=sent_on)
         if text and answer.status is not MatchStatus.NONE:
@@ -317,16 +312,16 @@ Result = TypeVar("Result")
 
 
 async def _in_time(
-    work: Callable[[Given], Result], given: Given, *, budget: float
+    work: Callable[[Given], Result], given: Given, *, budget: float, what: str
 ) -> Result | None:
     """`work(given)` in a worker thread; None when it fails or takes longer than `budget`
     seconds (the thread is left to finish; its result is dropped)."""
     try:
         return await asyncio.wait_for(asyncio.to_thread(work, given), budget)
     except TimeoutError:
-        log.info("%s took longer than %.0f s: left out", work.__name__, budget)
+        log.info("%s took longer than %.0f s: left out", what, budget)
     except (PictureError, ValueError, OSError, MemoryError):
-        log.info("%s failed: left out", work.__name__, exc_info=True)
+        log.info("%s failed: left out", what, exc_info=True)
     return None
 
 

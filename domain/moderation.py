@@ -20,6 +20,7 @@ from domain.model import (
     FigureView,
     IncidentStatus,
     IncidentView,
+    KnownMedia,
     KnownPost,
     PointView,
     SourceKind,
@@ -457,6 +458,24 @@ def edit_source(source: SourceView, field: str, value: str) -> SourceView:
     if problems:
         raise InputError("; ".join(str(p) for p in problems[:5]))
     return changed
+
+
+MAX_MEDIA = 50
+
+
+def add_media(incident: IncidentView, media: KnownMedia) -> IncidentView:
+    """Record a photo or video with the incident; a file it already has is refused."""
+    if not media.file_ids and not media.fingerprints:
+        raise InputError("nothing to recognise this by: no file id and no picture")
+    if len(incident.media) >= MAX_MEDIA:
+        raise InputError(f"an incident keeps at most {MAX_MEDIA} photos and videos")
+    known = {file_id for item in incident.media for file_id in item.file_ids}
+    if known.intersection(media.file_ids):
+        raise InputError("this file is already recorded for the incident")
+    note = clean_text(media.note, field="note", limit=500, required=False)
+    recorded = dataclasses.replace(media, note=note)
+    changed = dataclasses.replace(incident, media=(*incident.media, recorded))
+    return _checked(changed, (a.source.key for a in incident.accounts))
 
 
 def add_post(incident: IncidentView, channel: str, message_id: int) -> IncidentView:

@@ -264,3 +264,17 @@ def _bar_rows(pixels: npt.NDArray[np.int16], most: float) -> int:
     end = int(flat[-1]) + 1
     text_rows = int((share[:end] < EDGE_FLAT).sum())
     return end if text_rows >= MIN_TEXT_ROWS else 0
+
+
+def fingerprints_of(pictures: Sequence[bytes]) -> tuple[int, ...]:
+    """The fingerprints of those of `pictures` that can be read and are not flat, each
+    once (a video's thumbnail and cover may be the same picture)."""
+    found: list[int] = []
+    for data in pictures:
+        try:
+            value = fingerprint(open_picture(data))
+        except PictureError:
+            continue
+        if value is not None and value not in found:
+            found.append(value)
+    return tuple(found)

@@ -234,15 +234,15 @@ async def test_server_errors_and_a_broken_database_get_a_plain_apology(
     chat = bot_api.add_private_chat(alice)
     async with running_bot(bot_api, tmp_path) as bot:
         await bot.services.database.engine.dispose()
-        original = bot.services.checker.check_forwarded
+        original = bot.services.checker.check
 
         async def broken(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError(f"database exploded with token {bot_api.token}")
 
-        bot.services.checker.check_forwarded = broken  # type: ignore[method-assign]
+        bot.services.checker.check = broken  # type: ignore[method-assign]
         bot_api.user_sends(alice, chat, CLAIM)
         (apology,) = await bot_api.wait_for_messages(chat, 1)
-        bot.services.checker.check_forwarded = original  # type: ignore[method-assign]
+        bot.services.checker.check = original  # type: ignore[method-assign]
         bot_api.user_sends(alice, chat, CLAIM)
         _, recovered = await bot_api.wait_for_messages(chat, 2)
     assert apology.plain == "Sorry, something went wrong on my side. Please try again in a moment."

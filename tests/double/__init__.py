@@ -27,6 +27,7 @@ from .models import (
     Message,
     MessageVersion,
     StoredFile,
+    StoredVideo,
     User,
     WebhookDelivery,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "MessageVersion",
     "SimulatedTelegram",
     "StoredFile",
+    "StoredVideo",
     "User",
     "WebhookDelivery",
     "bot_api",

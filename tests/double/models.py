@@ -61,6 +61,8 @@ class StoredFile:
     data: bytes = field(repr=False)
     file_name: str | None = None
     mime_type: str | None = None
+    width: int | None = None
+    height: int | None = None
 
     @property
     def file_size(self) -> int:
@@ -101,6 +103,9 @@ class Message:
     reply_to_message_id: int | None = None
     document: StoredFile | None = None
     photo: StoredFile | None = None
+    sizes: list[StoredFile] = field(default_factory=list)
+    """A user's photo, as Telegram keeps it: one file per size, smallest first."""
+    video: StoredVideo | None = None
     extra: JsonDict = field(default_factory=dict)
     edit_date: int | None = None
     history: list[MessageVersion] = field(default_factory=list)
@@ -164,6 +169,12 @@ class Message:
         elif self.photo is not None:
             data["photo"] = _photo_sizes(self.photo)
             entities_key = "caption_entities"
+        elif self.sizes:
+            data["photo"] = [_photo_size(size) for size in self.sizes]
+            entities_key = "caption_entities"
+        elif self.video is not None:
+            data["video"] = self.video.to_api()
+            entities_key = "caption_entities"
         if self.plain:
             data["text" if entities_key == "entities" else "caption"] = self.plain
             if self.entities:
@@ -198,6 +209,45 @@ def _photo_sizes(stored: StoredFile) -> list[JsonDict]:
             "height": 720,
         }
     ]
+
+
+def _photo_size(stored: StoredFile) -> JsonDict:
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_size": stored.file_size,
+        "width": stored.width or 0,
+        "height": stored.height or 0,
+    }
+
+
+@dataclass
+class StoredVideo:
+    """A video as Telegram describes it: the file, a thumbnail it made, and the cover the
+    sender chose (in sizes), if any."""
+
+    file: StoredFile
+    width: int
+    height: int
+    duration: int
+    thumbnail: StoredFile | None = None
+    cover: list[StoredFile] = field(default_factory=list)
+
+    def to_api(self) -> JsonDict:
+        data: JsonDict = {
+            "file_id": self.file.file_id,
+            "file_unique_id": self.file.file_unique_id,
+            "width": self.width,
+            "height": self.height,
+            "duration": self.duration,
+            "mime_type": self.file.mime_type or "video/mp4",
+            "file_size": self.file.file_size,
+        }
+        if self.thumbnail is not None:
+            data["thumbnail"] = _photo_size(self.thumbnail)
+        if self.cover:
+            data["cover"] = [_photo_size(size) for size in self.cover]
+        return data
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import json
 import math
@@ -18,6 +19,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from PIL import Image
 
 from .models import (
     CallbackAnswer,
@@ -29,6 +32,7 @@ from .models import (
     PendingQuery,
     QueryKind,
     StoredFile,
+    StoredVideo,
     User,
 )
 from .validation import (
@@ -49,6 +53,9 @@ OPT_IN_UPDATE_TYPES = frozenset({"chat_member", "message_reaction", "message_rea
 MemberStatus = Literal["creator", "administrator", "member", "left", "kicked"]
 UserRef = User | int
 ChatRef = Chat | User | int
+
+PHOTO_SIDES = (90, 320, 800, 1280)
+"""The longest side of each size Telegram keeps of a photo (s, m, x, y)."""
 
 
 @dataclass
@@ -301,6 +308,86 @@ class SimulatedTelegram:
         message.photo = self.register_file(photo, mime_type="image/jpeg", folder="photos")
         message.caption = message.plain = caption
         message.entities = detect_entities(caption)
+        return self._deliver_message(message)
+
+    def photo_sizes(self, picture: bytes) -> list[StoredFile]:
+        """A photo stored as Telegram stores one: re-encoded as JPEG at every standard size
+        up to the picture's own (longest side 90, 320, 800, 1280), a file each."""
+        image = Image.open(io.BytesIO(picture)).convert("RGB")
+        sizes: list[StoredFile] = []
+        for side in PHOTO_SIDES:
+            scale = min(1.0, side / max(image.size))
+            shown = image.resize(
+                (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            )
+            out = io.BytesIO()
+            shown.save(out, "JPEG", quality=87)
+            stored = self.register_file(out.getvalue(), mime_type="image/jpeg", folder="photos")
+            stored.width, stored.height = shown.size
+            sizes.append(stored)
+            if scale == 1.0:
+                break
+        return sizes
+
+    def user_sends_photo(
+        self,
+        user: UserRef,
+        chat: ChatRef,
+        picture: bytes | list[StoredFile],
+        caption: str | None = None,
+        *,
+        reply_to: Message | int | None = None,
+        from_channel: ChatRef | None = None,
+        origin_message_id: int | None = None,
+    ) -> JsonDict:
+        """A photo, in Telegram's sizes; given the sizes of an earlier one, the same files
+        again, as a forward keeps them (`from_channel` makes it a forward of a post)."""
+        message = self._user_message(user, chat, reply_to)
+        message.sizes = picture if isinstance(picture, list) else self.photo_sizes(picture)
+        if caption:
+            message.caption = message.plain = caption
+            message.entities = detect_entities(caption)
+        if from_channel is not None:
+            message.extra["forward_origin"] = {
+                "type": "channel",
+                "chat": self._chat(from_channel).to_api(),
+                "message_id": origin_message_id or 1,
+                "date": int(time.time()) - 3600,
+            }
+        return self._deliver_message(message)
+
+    def user_sends_video(
+        self,
+        user: UserRef,
+        chat: ChatRef,
+        video: bytes | StoredVideo,
+        *,
+        thumbnail: bytes | None = None,
+        cover: bytes | None = None,
+        caption: str | None = None,
+        reply_to: Message | int | None = None,
+    ) -> JsonDict:
+        """A video with the thumbnail Telegram made of it and, optionally, a cover; given an
+        earlier one, the same files again (a forward)."""
+        message = self._user_message(user, chat, reply_to)
+        if isinstance(video, StoredVideo):
+            message.video = video
+        else:
+            still = None
+            if thumbnail is not None:
+                # Telegram's thumbnails are at most 320 pixels across.
+                still = self.photo_sizes(thumbnail)[:2][-1]
+            message.video = StoredVideo(
+                self.register_file(video, mime_type="video/mp4", folder="videos"),
+                1280,
+                720,
+                12,
+                still,
+                self.photo_sizes(cover) if cover is not None else [],
+            )
+        if caption:
+            message.caption = message.plain = caption
+            message.entities = detect_entities(caption)
         return self._deliver_message(message)
 
     def user_sends_document(

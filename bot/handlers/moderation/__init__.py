@@ -2,9 +2,10 @@
 
 One module a purpose: `access` (who may), `arguments` (INCIDENT-ID -> incident),
 `form_flow` and `form_definitions` (the guided forms), `edits` (commands that change the
-record), `review` (/show, /queue, /audit), `datasets` (export, upload, import), `admins`
-(/mod). Every change is checked by the same rules as an imported dataset, saved in one
-transaction with its audit event, and visible to the very next check.
+record), `review` (/show, /queue, /audit), `datasets` (export, upload, import), `media`
+(/media: photos and videos), `admins` (/mod). Every change is checked by the same rules
+as an imported dataset, saved in one transaction with its audit event, and visible to the
+very next check.
 """
 
 from bot.handlers.moderation.access import refuse_forged
@@ -27,11 +28,13 @@ from bot.handlers.moderation.edits import (
     undo,
 )
 from bot.handlers.moderation.form_flow import cancel, form_button, form_message
+from bot.handlers.moderation.media import attach_media, media_caption
 from bot.handlers.moderation.review import audit, dismiss, link, queue, show
 
 __all__ = [
     "add_account",
     "add_point",
+    "attach_media",
     "audit",
     "cancel",
     "delete",
@@ -43,6 +46,7 @@ __all__ = [
     "form_button",
     "form_message",
     "link",
+    "media_caption",
     "mod",
     "new_incident",
     "new_source",
