@@ -10,6 +10,12 @@ COPY domain ./domain
 RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir .
 
 FROM python:3.11-slim
+# Tesseract reads the text in screenshots (English, Russian, Ukrainian, Arabic); without it
+# pictures are matched by file, fingerprint and caption only (OCR=off does the same).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+       tesseract-ocr-rus tesseract-ocr-ukr tesseract-ocr-ara \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 factcheck \
     && mkdir -p /data && chown factcheck:factcheck /data
 COPY --from=build /opt/venv /opt/venv

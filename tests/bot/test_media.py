@@ -8,17 +8,16 @@ import random
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
 
 from domain.media import ocr
 from domain.sample import REFERENCE_INCIDENT_KEY
 from tests.double import BotApiDouble
 from tests.helpers.pictures import (
     cropped,
-    font,
     jpeg_bytes,
     picture,
     recompressed,
+    screenshot,
     with_caption_bar,
 )
 from tests.helpers.running_bot import running_bot
@@ -137,27 +136,6 @@ async def test_a_photo_that_cannot_be_read_is_answered_by_its_caption(
     assert TITLE in (answer.plain or "")
 
 
-def screenshot(text: str, *, font_name: str, width: int = 900) -> bytes:
-    """A post rendered as a phone screenshot shows it: dark text on a light card."""
-    face = font(font_name, 34)
-    image = Image.new("RGB", (width, 360), (246, 246, 246))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, width, 70), fill=(40, 110, 180))
-    draw.text((24, 18), "Channel", font=font(font_name, 28), fill=(255, 255, 255))
-    words, line, lines = text.split(), "", []
-    for word in words:
-        trial = f"{line} {word}".strip()
-        if draw.textlength(trial, font=face) > width - 60 and line:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
-    lines.append(line)
-    for n, row in enumerate(lines):
-        draw.text((width - 30, 110 + n * 52), row, font=face, fill=(20, 20, 20), anchor="ra")
-    return jpeg_bytes(image, 92)
-
-
 @pytest.mark.skipif(
     "ara" not in ocr.installed_languages(),
     reason="Tesseract with Arabic data is not installed (Debian: tesseract-ocr-ara)",
@@ -169,9 +147,7 @@ async def test_a_screenshot_with_the_claim_in_arabic_is_read(
     async with running_bot(bot_api, tmp_path):
         user = bot_api.add_user(506, "قارئ", language_code="ar")
         chat = bot_api.add_private_chat(user)
-        bot_api.user_sends_photo(
-            user, chat, screenshot(claim, font_name="NotoNaskhArabic-Regular.ttf")
-        )
+        bot_api.user_sends_photo(user, chat, screenshot(claim, "ar"))
         (answer, *_rest) = await bot_api.wait_for_messages(chat, 1, timeout=30)
     text = answer.plain or ""
     assert "إدلب" in text

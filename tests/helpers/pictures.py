@@ -119,6 +119,44 @@ def watermarked(image: Image.Image, text: str = "@channel") -> Image.Image:
     return out
 
 
+SCREEN_FONTS = {
+    "en": "DejaVuSans.ttf",
+    "ru": "DejaVuSans.ttf",
+    "uk": "DejaVuSans.ttf",
+    "ar": "NotoNaskhArabic-Regular.ttf",
+}
+"""Fonts from Debian's fonts-dejavu-core and fonts-noto-core, one per script."""
+
+
+SCREEN_HEADER = "News channel"
+
+
+def screenshot(text: str, language: str, *, width: int = 900) -> bytes:
+    """A post as a phone screenshot shows it: a coloured bar with the channel's name, then
+    the text, dark on a light card, wrapped to the width (right-aligned in Arabic)."""
+    face = font(SCREEN_FONTS[language], 34)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        trial = f"{line} {word}".strip()
+        if line and probe.textlength(trial, font=face) > width - 60:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    lines.append(line)
+    image = Image.new("RGB", (width, 140 + 52 * len(lines)), (246, 246, 246))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width, 70), fill=(40, 110, 180))
+    draw.text((24, 18), SCREEN_HEADER, font=font("DejaVuSans.ttf", 28), fill=(255, 255, 255))
+    right = language == "ar"
+    for n, row in enumerate(lines):
+        place = (width - 30, 100 + n * 52) if right else (30, 100 + n * 52)
+        draw.text(place, row, font=face, fill=(20, 20, 20), anchor="ra" if right else "la")
+    return jpeg_bytes(image, 92)
+
+
 def mirrored(image: Image.Image) -> Image.Image:
     return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
 
