@@ -7,9 +7,9 @@ kind of events the bot records) are drawn as phone screenshots (`tests/helpers/
 pictures.py`, fonts from Debian's fonts-dejavu-core and fonts-noto-core) and read back
 with Tesseract (`domain.media.ocr`, all four languages at once, as the bot reads).
 Character accuracy is 1 − (edit distance / length) between what was drawn (the channel
-bar's name and the sentence) and what was read, spaces folded. Then the reference claim is drawn in each language and sent through
-the checker over the bundled sample: the Idlib incident must come back confidently,
-recognised by its text.
+bar's name and the sentence) and what was read, spaces folded. Then the reference claim
+is drawn in each language and sent through the checker over the bundled sample: the
+Idlib incident must come back confidently, recognised by its text.
 
 The last line: `char_accuracy_en= _ru= _uk= _ar=` and `reference_confident=` (how many of
 the four screenshots found the incident confidently).
