@@ -66,9 +66,13 @@ class Settings:
     match_index: str = "memory"
     semantic_matching: str = "auto"
     unmatched_retention_days: int = 180
-    media_max_bytes: int = 10 * 1024 * 1024
+    media_max_mb: int = 10
     media_seconds: float = 10.0
     ocr: str = "auto"
+
+    @property
+    def media_max_bytes(self) -> int:
+        return self.media_max_mb * 1024 * 1024
 
     @property
     def webhook_mode(self) -> bool:
@@ -198,7 +202,7 @@ def load_settings(
         match_index=match_index,
         semantic_matching=semantic,
         unmatched_retention_days=retention,
-        media_max_bytes=media_mb * 1024 * 1024,
+        media_max_mb=media_mb,
         media_seconds=media_seconds,
         ocr=ocr,
     )

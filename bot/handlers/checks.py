@@ -97,7 +97,7 @@ async def _check_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if message is None:
         return
     claim, source = asked_claim(message, context.bot.username)
-    if not claim:
+    if not claim and attached(source, services(context).settings.media_max_bytes) is None:
         group = message.chat.type != ChatType.PRIVATE
         language = await language_for(context, update.effective_user, group=group)
         if services(context).may_say(message.chat.id, "check_usage"):

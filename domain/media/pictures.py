@@ -48,6 +48,7 @@ MIN_CONTRAST: Final = 1.0
 its hash would be noise, and noise matches noise."""
 
 Span = tuple[float, float]
+Floats = npt.NDArray[np.float32]
 Grey = npt.NDArray[np.float32]
 
 
@@ -112,9 +113,7 @@ def _axis_transform(span: Span, pixels: int) -> npt.NDArray[np.float64]:
     return result
 
 
-def low_frequencies(
-    grey: npt.NDArray[np.float64], x_spans: Sequence[Span], y_spans: Sequence[Span]
-) -> npt.NDArray[np.float64]:
+def low_frequencies(grey: Floats, x_spans: Sequence[Span], y_spans: Sequence[Span]) -> Floats:
     """The 16 × 16 low DCT frequencies of every window `x_span × y_span` of a grey picture:
     shape (len(y_spans), len(x_spans), 16, 16).
 
@@ -128,28 +127,26 @@ def low_frequencies(
     # Two matrix products (not a thousand small ones): (y·16, x·16), then regrouped.
     blocks = (down @ grey) @ across.T
     ys, xs = len(y_spans), len(x_spans)
-    grouped: npt.NDArray[np.float64] = blocks.reshape(ys, HASH_SIDE, xs, HASH_SIDE).transpose(
-        0, 2, 1, 3
-    )
-    return grouped
+    grouped = blocks.reshape(ys, HASH_SIDE, xs, HASH_SIDE).transpose(0, 2, 1, 3)
+    return np.asarray(grouped, dtype=np.float32)  # float32 already: no copy
 
 
 @lru_cache(maxsize=64)
-def _axis_transforms(spans: tuple[Span, ...], pixels: int) -> npt.NDArray[np.float64]:
+def _axis_transforms(spans: tuple[Span, ...], pixels: int) -> Floats:
     """Every span's transform stacked: the same guesses on a picture of the same size (a
-    photo size Telegram makes) are built once."""
-    return np.concatenate([_axis_transform(span, pixels) for span in spans])
+    photo size Telegram makes) are built once. Single precision: a grey level has 8 bits."""
+    return np.concatenate([_axis_transform(span, pixels) for span in spans]).astype(np.float32)
 
 
-def mirror_blocks(blocks: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def mirror_blocks(blocks: Floats) -> Floats:
     """The blocks of the same windows mirrored left to right: odd horizontal frequencies
     change sign, nothing else moves."""
-    signs = np.where(np.arange(HASH_SIDE) % 2 == 0, 1.0, -1.0)
-    flipped: npt.NDArray[np.float64] = blocks * signs
+    signs = np.where(np.arange(HASH_SIDE) % 2 == 0, 1.0, -1.0).astype(np.float32)
+    flipped: Floats = blocks * signs
     return flipped
 
 
-def to_bits(blocks: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+def to_bits(blocks: Floats) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Fingerprint bits of low-frequency blocks (…, 16, 16), one row of 256 per window, and
     whether each window has contrast enough to count."""
     flat = blocks.reshape(-1, HASH_BITS)
@@ -162,8 +159,8 @@ def to_bits(blocks: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.bool_], npt
     return bits, contrast >= MIN_CONTRAST
 
 
-def grey_pixels(grey: Image.Image) -> npt.NDArray[np.float64]:
-    return np.asarray(grey, dtype=np.float64)
+def grey_pixels(grey: Image.Image) -> Floats:
+    return np.asarray(grey, dtype=np.float32)
 
 
 def axis_spans(length: int, guesses: Sequence[tuple[float, float]]) -> list[Span]:

@@ -20,7 +20,7 @@ from tests.helpers.pictures import (
     screenshot,
     with_caption_bar,
 )
-from tests.helpers.running_bot import running_bot
+from tests.helpers.running_bot import Moderator, running_bot
 
 ADMIN = 900
 TITLE = "Reported militant offensive on Syrian government forces in Idlib"
@@ -152,3 +152,44 @@ async def test_a_screenshot_with_the_claim_in_arabic_is_read(
     text = answer.plain or ""
     assert "إدلب" in text
     assert "📷" in text
+
+
+async def test_check_in_reply_to_a_photo_in_a_group_answers_with_its_incident(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    alice, bob = bot_api.add_user(507, "Alice"), bot_api.add_user(508, "Bob")
+    group = bot_api.add_group(-100557, "Monitors", supergroup=True)
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)):
+        sizes = await _record_photo(bot_api, jpeg_bytes(picture(16)))
+        posted = bot_api.user_sends_photo(alice, group, sizes)  # type: ignore[arg-type]
+        await bot_api.wait_until_idle()
+        assert bot_api.messages_to(group) == []  # a photo in a group is never answered unasked
+        ask = bot_api.user_sends(bob, group, "/check", reply_to=posted["message"]["message_id"])
+        (reply,) = await bot_api.wait_for_messages(group, 1)
+    assert reply.reply_to_message_id == ask["message"]["message_id"]
+    assert TITLE in (reply.plain or "")
+    assert "This very file was recorded" in (reply.plain or "")
+
+
+async def test_show_lists_an_incidents_photos_and_videos(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)):
+        await _record_photo(bot_api, jpeg_bytes(picture(17)))
+        admin = Moderator(bot_api, bot_api.users[ADMIN], bot_api.chats[ADMIN])
+        shown = await admin.send(f"/show {REFERENCE_INCIDENT_KEY}")
+    text = shown.plain or ""
+    assert "Photos and videos" in text
+    assert f"1. photo · 1 fingerprint · {NOTE}" in text
+
+
+async def test_media_without_an_incident_id_gets_the_usage(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)):
+        user = bot_api.add_user(ADMIN, "Admin")
+        admin = Moderator(bot_api, user, bot_api.add_private_chat(user))
+        without_picture = await admin.send(f"/media {REFERENCE_INCIDENT_KEY}")
+        without_id = await admin.send("/media")
+    assert (without_picture.plain or "").startswith("Usage: reply with /media INCIDENT-ID")
+    assert (without_id.plain or "").startswith("Usage: reply with /media INCIDENT-ID")

@@ -45,6 +45,16 @@ async def show(command: IncidentCommand) -> None:
             f"<code>{HTML.text(account.key)}</code> {HTML.text(account.source.name)} · "
             f"{HTML.text(stances)}"
         )
+    if incident.media:
+        lines += ["", HTML.bold(tr("Photos and videos"))]
+        for n, item in enumerate(incident.media, 1):
+            pictures = tn(
+                speaking.get(),
+                NP_("{count} fingerprint", "{count} fingerprints"),
+                len(item.fingerprints),
+            )
+            note = f" · {HTML.text(item.note)}" if item.note else ""
+            lines.append(f"{n}. {HTML.text(item.kind.value)} · {pictures}{note}")
     readers = tr(
         "Readers: 👍 {helpful} helpful · 👎 {not_helpful} not helpful",
         helpful=helpful,
