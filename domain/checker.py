@@ -211,9 +211,9 @@ class ClaimChecker:
             return await self._answer_media(files, sent.caption)
         decoded = await _in_time(_decode_all, sent.pictures, budget=budget, what="decoding")
         if decoded:
-            near = await _in_time(
-                self.pictures.find, decoded, budget=budget, what="looking for a copy"
-            )
+            # Taken here, on the event loop: the index may change while the thread works.
+            search = self.pictures.snapshot()
+            near = await _in_time(search.find, decoded, budget=budget, what="looking for a copy")
             if near is not None:
                 return await self._answer_media([near], sent.caption)
         text = ""

@@ -72,17 +72,18 @@ def _signs(bits: npt.NDArray[np.bool_]) -> Signs:
 
 
 class PictureIndex:
+    """Changed on the event loop (`put`, `remove`); searched, in a worker thread, through
+    the immutable `Fingerprints` that `snapshot` hands out: a search never sees an index
+    half changed."""
+
     def __init__(self) -> None:
         self._by_incident: dict[str, tuple[KnownMedia, ...]] = {}
         self._by_file: dict[str, list[_Entry]] = {}
-        self._stored: Signs = np.zeros((0, HASH_BITS), dtype=np.float32)
-        self._owners: list[_Entry] = []
-        self._stale = False
+        self._snapshot: Fingerprints | None = None
 
     def __len__(self) -> int:
         """How many fingerprints are held."""
-        self._build()
-        return len(self._owners)
+        return len(self.snapshot())
 
     def put(self, incident_key: str, media: Sequence[KnownMedia]) -> None:
         """Hold an incident's media, in place of what was held for it."""
@@ -93,7 +94,7 @@ class PictureIndex:
         for item in media:
             for file_id in item.file_ids:
                 self._by_file.setdefault(file_id, []).append(_Entry(incident_key, item))
-        self._stale = True
+        self._snapshot = None
 
     def remove(self, incident_keys: Iterable[str]) -> None:
         for key in incident_keys:
@@ -107,30 +108,26 @@ class PictureIndex:
                         self._by_file[file_id] = kept
                     else:
                         self._by_file.pop(file_id, None)
-            self._stale = True
+            self._snapshot = None
 
     def clear(self) -> None:
         self._by_incident.clear()
         self._by_file.clear()
-        self._stale = True
+        self._snapshot = None
 
-    def _build(self) -> None:
-        if not self._stale:
-            return
-        owners: list[_Entry] = []
-        rows: list[npt.NDArray[np.bool_]] = []
-        for key, media in self._by_incident.items():
-            for item in media:
-                for value in item.fingerprints:
-                    owners.append(_Entry(key, item))
-                    rows.append(int_to_bits(value))
-        self._stored = (
-            _signs(np.stack(rows)) if rows else np.zeros((0, HASH_BITS), dtype=np.float32)
-        )
-        self._owners = owners
-        self._stale = False
-
-    # --- asking -----------------------------------------------------------------------------
+    def snapshot(self) -> Fingerprints:
+        """Every fingerprint as it stands, built again only after a change."""
+        if self._snapshot is None:
+            owners: list[_Entry] = []
+            rows: list[npt.NDArray[np.bool_]] = []
+            for key, media in self._by_incident.items():
+                for item in media:
+                    for value in item.fingerprints:
+                        owners.append(_Entry(key, item))
+                        rows.append(int_to_bits(value))
+            stored = _signs(np.stack(rows)) if rows else np.zeros((0, HASH_BITS), np.float32)
+            self._snapshot = Fingerprints(stored, tuple(owners))
+        return self._snapshot
 
     def by_file(self, file_ids: Iterable[str]) -> list[PictureMatch]:
         """The recorded media that are one of these very files: one per incident (a file
@@ -145,6 +142,23 @@ class PictureIndex:
         return list(found.values())
 
     def find(self, pictures: Sequence[Picture]) -> PictureMatch | None:
+        return self.snapshot().find(pictures)
+
+    def nearest(self, pictures: Sequence[Picture]) -> PictureMatch | None:
+        return self.snapshot().nearest(pictures)
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """Every recorded fingerprint at one moment, as ±1 rows, and whose each row is."""
+
+    stored: Signs
+    owners: tuple[_Entry, ...]
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    def find(self, pictures: Sequence[Picture]) -> PictureMatch | None:
         """The recorded picture one of `pictures` (a photo; a video's thumbnail and cover)
         is a copy of, when one is close enough."""
         best = self.nearest(pictures)
@@ -155,14 +169,13 @@ class PictureIndex:
     def nearest(self, pictures: Sequence[Picture]) -> PictureMatch | None:
         """The closest recorded picture, however far (what `find` decides on, and what the
         benchmark measures)."""
-        self._build()
-        if not self._owners:
+        if not self.owners:
             return None
         fine, coarse = _query_windows(pictures)
         if not len(fine):
             return None
-        stored = self._stored
-        # Coarse: a few hundred windows against everything.
+        stored = self.stored
+        # Coarse: a few dozen windows against everything.
         near = (coarse @ stored.T).max(axis=0)
         wanted = min(CANDIDATES, len(near))
         candidates = np.argpartition(-near, wanted - 1)[:wanted]
@@ -174,7 +187,7 @@ class PictureIndex:
         )
         best = int(agreement.argmax())
         distance = round((HASH_BITS - float(agreement[best])) / 2)
-        entry = self._owners[int(candidates[best])]
+        entry = self.owners[int(candidates[best])]
         return PictureMatch(entry.incident_key, entry.media, MediaRoute.NEAR_COPY, distance)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import io
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from PIL import Image
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -806,6 +808,53 @@ async def test_forward_origins_parse_in_ptb(
     assert origins[2].sender_user_name == "Someone"
     with pytest.raises(ValueError, match="exactly one"):
         bot_api.user_forwards(alice, alice_chat, "x")
+
+
+async def test_a_users_photo_comes_in_telegrams_sizes_and_a_forward_keeps_its_files(
+    bot_api: BotApiDouble, ptb_bot: Bot, alice: User, alice_chat: Chat
+) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (1600, 900), (200, 40, 40)).save(out, "JPEG")
+    bot_api.user_sends_photo(alice, alice_chat, out.getvalue(), "look")
+    [update] = await ptb_bot.get_updates(timeout=0)
+    assert update.message is not None
+    sizes = update.message.photo
+    assert [max(s.width, s.height) for s in sizes] == [90, 320, 800, 1280]
+    assert len({s.file_unique_id for s in sizes}) == 4
+    largest = await sizes[-1].get_file()
+    picture = Image.open(io.BytesIO(bytes(await largest.download_as_bytearray())))
+    assert picture.size == (1280, 720)
+    assert largest.file_size == sizes[-1].file_size
+
+    stored = bot_api.message(alice_chat.id, update.message.message_id)
+    assert stored is not None
+    bot_api.user_sends_photo(alice, alice_chat, stored.sizes)
+    [again] = await ptb_bot.get_updates(offset=update.update_id + 1, timeout=0)
+    assert again.message is not None
+    assert [s.file_unique_id for s in again.message.photo] == [s.file_unique_id for s in sizes]
+
+
+async def test_a_video_carries_its_thumbnail_and_cover(
+    bot_api: BotApiDouble, ptb_bot: Bot, alice: User, alice_chat: Chat
+) -> None:
+    still = io.BytesIO()
+    Image.new("RGB", (640, 360), (10, 90, 200)).save(still, "JPEG")
+    bot_api.user_sends_video(
+        alice,
+        alice_chat,
+        b"\x00\x00\x00\x18ftypmp42",
+        thumbnail=still.getvalue(),
+        cover=still.getvalue(),
+    )
+    [update] = await ptb_bot.get_updates(timeout=0)
+    video = update.message.video if update.message else None
+    assert video is not None and video.thumbnail is not None and video.cover
+    assert max(video.thumbnail.width, video.thumbnail.height) == 320
+    thumbnail = await video.thumbnail.get_file()
+    assert Image.open(io.BytesIO(bytes(await thumbnail.download_as_bytearray()))).size == (
+        320,
+        180,
+    )
 
 
 async def test_documents_round_trip_through_upload_and_download(
