@@ -35,6 +35,8 @@ from db.engine import DatabaseUrlError, database_problem
 from db.repository import Actor
 from domain.dataset import DatasetInvalid, validate
 from domain.matching import unavailable_reason
+from domain.media import ocr
+from domain.model import SentMedia
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -52,7 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="upgrade the database schema to the latest version")
 
     check = commands.add_parser("check", help="check a claim and print the answer")
-    check.add_argument("claim", nargs="+", help="the claim to check")
+    check.add_argument("claim", nargs="*", help="the claim to check (a picture's caption)")
+    check.add_argument(
+        "--picture",
+        type=Path,
+        help="a photo or screenshot to check: a copy of a recorded picture, else its text",
+    )
     check.add_argument("--json", action="store_true", help="print the answer as JSON")
     check.add_argument(
         "--view",
@@ -165,6 +172,18 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _check(settings: Settings, args: argparse.Namespace) -> int:
     claim = " ".join(args.claim)
+    picture: bytes | None = None
+    if args.picture is not None:
+        if args.picture.stat().st_size > settings.media_max_bytes:
+            print(
+                f"{args.picture}: larger than MEDIA_MAX_MB ({settings.media_max_mb})",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        picture = args.picture.read_bytes()
+    elif not claim:
+        print("check: give a claim, or --picture FILE", file=sys.stderr)
+        return EXIT_USAGE
 
     async def work(database: Database) -> int:
         checker = make_checker(settings, database)
@@ -172,7 +191,14 @@ async def _check(settings: Settings, args: argparse.Namespace) -> int:
         # A one-off check waits for vectors no bot has stored yet (the sample, right
         # after its first load); `import` stores them for what it brings.
         await checker.embed_missing()
-        answer = await checker.check(claim)
+        if picture is not None:
+            reader = ocr.read_text if settings.ocr != "off" and ocr.available() else None
+            sent = SentMedia((), (picture,), claim)
+            answer = await checker.check_media(
+                sent, read_text=reader, budget=settings.media_seconds
+            )
+        else:
+            answer = await checker.check(claim)
         if args.json:
             data = answer.to_json()
             data["matching"] = {"semantic": checker.semantic.value}

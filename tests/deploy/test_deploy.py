@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from db.migrate import head_revision
+from domain.media import ocr
+from tests.helpers.pictures import screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
@@ -105,3 +107,19 @@ def test_import_dry_run_says_what_would_change_by_id(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "0 new, 1 changed" in result.stdout
     assert "changed: idlib-disputed-attack" in result.stdout
+
+
+@pytest.mark.skipif(not ocr.available(), reason="Tesseract is not installed (tesseract-ocr)")
+def test_check_reads_a_screenshot_given_as_a_picture(tmp_path: Path) -> None:
+    shot = tmp_path / "screenshot.jpg"
+    shot.write_bytes(screenshot("Did rebels kill 40 Syrian soldiers in Idlib?", "en"))
+    result = run(["check", "--json", "--picture", str(shot)], tmp_path)
+    answer = json.loads(result.stdout)
+    assert answer["incident"]["id"] == "idlib-disputed-attack"
+    assert answer["recognised"] == {"route": "text"}
+
+
+def test_check_without_a_claim_or_a_picture_says_what_it_needs(tmp_path: Path) -> None:
+    result = run(["check"], tmp_path)
+    assert result.returncode == 2
+    assert "give a claim, or --picture FILE" in result.stderr
