@@ -20,7 +20,7 @@ from db.datasets import export_claim_review, export_dataset, import_dataset
 from db.repository import Actor, ConflictError, RepositoryError
 from domain import dataset, moderation
 from domain.dataset import SAMPLE_PATH
-from domain.model import IncidentView, Stance
+from domain.model import IncidentView, MediaKind, Stance
 from domain.sample import REFERENCE_INCIDENT_KEY
 from tests.helpers.storage import queue_claim
 
@@ -241,6 +241,37 @@ async def test_forwarded_posts_recorded_for_an_incident_are_found(database: Data
     repo = database.repository
     assert await repo.incident_for_post("@example_news", 4242) == REFERENCE_INCIDENT_KEY
     assert await repo.incident_for_post("@example_news", 4243) is None
+
+
+async def test_photos_and_videos_recorded_with_an_incident_are_kept_and_listed(
+    database: Database,
+) -> None:
+    data = sample()
+    fingerprint = "0f" * 32
+    data["incidents"][0]["media"] = [
+        {
+            "kind": "video",
+            "file_ids": ["BAADvideo", "AQADthumb"],
+            "fingerprints": [fingerprint],
+            "size": 5_000_000_000,
+            "width": 1280,
+            "height": 720,
+            "note": "first published in 2016",
+        }
+    ]
+    await import_dataset(database.repository, opener(data), MODERATOR)
+    repo = database.repository
+    incident = await repo.get_incident(REFERENCE_INCIDENT_KEY)
+    assert incident is not None
+    (media,) = incident.media
+    assert media.kind is MediaKind.VIDEO
+    assert media.file_ids == ("BAADvideo", "AQADthumb")
+    assert media.fingerprints == (int(fingerprint, 16),)
+    assert media.size == 5_000_000_000  # past 32 bits: a long video
+    assert [key async for key, _ in repo.iter_media()] == [REFERENCE_INCIDENT_KEY]
+    assert (await export(database))["incidents"][0]["media"] == data["incidents"][0]["media"]
+    await repo.set_incident_deleted(REFERENCE_INCIDENT_KEY, True, MODERATOR)
+    assert [key async for key, _ in repo.iter_media()] == []
 
 
 async def test_claim_review_export_names_who_asserts_and_disputes(database: Database) -> None:
