@@ -49,6 +49,8 @@ COARSE_STEP: Final = 0.075
 CANDIDATES: Final = 16
 
 Signs = npt.NDArray[np.float32]
+Bits = npt.NDArray[np.bool_]
+Words = npt.NDArray[np.uint64]
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,8 @@ class PictureIndex:
                     for value in item.fingerprints:
                         owners.append(_Entry(key, item))
                         rows.append(int_to_bits(value))
-            stored = _signs(np.stack(rows)) if rows else np.zeros((0, HASH_BITS), np.float32)
-            self._snapshot = Fingerprints(stored, tuple(owners))
+            bits = np.stack(rows) if rows else np.zeros((0, HASH_BITS), dtype=bool)
+            self._snapshot = Fingerprints(_signs(bits), _words(bits).T.copy(), tuple(owners))
         return self._snapshot
 
     def by_file(self, file_ids: Iterable[str]) -> list[PictureMatch]:
@@ -150,9 +152,12 @@ class PictureIndex:
 
 @dataclass(frozen=True)
 class Fingerprints:
-    """Every recorded fingerprint at one moment, as ±1 rows, and whose each row is."""
+    """Every recorded fingerprint at one moment, and whose each one is: as ±1 rows (for
+    the fine stage's matrix product) and as four 64-bit words a column (for the coarse
+    stage's bit counts)."""
 
     stored: Signs
+    words: Words
     owners: tuple[_Entry, ...]
 
     def __len__(self) -> int:
@@ -174,16 +179,15 @@ class Fingerprints:
         fine, coarse = _query_windows(pictures)
         if not len(fine):
             return None
-        stored = self.stored
-        # Coarse: a few dozen windows against everything.
-        near = (coarse @ stored.T).max(axis=0)
+        # Coarse: a few dozen windows against everything, counting differing bits.
+        near = _bits_apart(_words(coarse), self.words).min(axis=0)
         wanted = min(CANDIDATES, len(near))
-        candidates = np.argpartition(-near, wanted - 1)[:wanted]
-        # Fine: every window against the few (the coarse rows again: mirrored ones are
-        # only there).
+        candidates = np.argpartition(near, wanted - 1)[:wanted]
+        # Fine: every window against the few (the coarse ones too: mirrored windows are
+        # only among those).
+        chosen = self.stored[candidates].T
         agreement = np.maximum(
-            (fine @ stored[candidates].T).max(axis=0),
-            (coarse @ stored[candidates].T).max(axis=0),
+            (_signs(fine) @ chosen).max(axis=0), (_signs(coarse) @ chosen).max(axis=0)
         )
         best = int(agreement.argmax())
         distance = round((HASH_BITS - float(agreement[best])) / 2)
@@ -191,15 +195,15 @@ class Fingerprints:
         return PictureMatch(entry.incident_key, entry.media, MediaRoute.NEAR_COPY, distance)
 
 
-def _query_windows(pictures: Sequence[Picture]) -> tuple[Signs, Signs]:
+def _query_windows(pictures: Sequence[Picture]) -> tuple[Bits, Bits]:
     """The ±1 fingerprints of every guessed window of each picture — as sent and without a
     caption bar — on the fine grid; and those on the coarse grid, mirrored ones too (a
     mirrored copy is looked for uncropped only)."""
     guesses = axis_guesses(FINE_STEP)
     on_coarse = np.array([_on_grid(guess, COARSE_STEP) for guess in guesses])
     coarse_cells = (on_coarse[:, None] & on_coarse[None, :]).reshape(-1)
-    fine_rows: list[Signs] = []
-    coarse_rows: list[Signs] = []
+    fine_rows: list[Bits] = []
+    coarse_rows: list[Bits] = []
     for picture in pictures:
         views = [picture.grey]
         stripped = strip_bars(picture.grey)
@@ -210,16 +214,29 @@ def _query_windows(pictures: Sequence[Picture]) -> tuple[Signs, Signs]:
             height, width = grey.shape
             blocks = low_frequencies(grey, axis_spans(width, guesses), axis_spans(height, guesses))
             bits, sharp = to_bits(blocks)
-            signs = _signs(bits)
-            fine_rows.append(signs[sharp])
-            coarse_rows.append(signs[sharp & coarse_cells])
-            coarse = blocks.reshape(-1, HASH_SIDE, HASH_SIDE)[coarse_cells]
-            mirrored, mirrored_sharp = to_bits(mirror_blocks(coarse))
-            coarse_rows.append(_signs(mirrored)[mirrored_sharp])
+            fine_rows.append(bits[sharp])
+            coarse_rows.append(bits[sharp & coarse_cells])
+            if view is picture.grey:
+                coarse = blocks.reshape(-1, HASH_SIDE, HASH_SIDE)[coarse_cells]
+                mirrored, mirrored_sharp = to_bits(mirror_blocks(coarse))
+                coarse_rows.append(mirrored[mirrored_sharp])
     if not fine_rows:
-        empty = np.zeros((0, HASH_BITS), dtype=np.float32)
+        empty = np.zeros((0, HASH_BITS), dtype=bool)
         return empty, empty
     return np.concatenate(fine_rows), np.concatenate(coarse_rows)
+
+
+def _words(bits: Bits) -> Words:
+    """Rows of 256 bits as four 64-bit words each."""
+    return np.packbits(bits, axis=1).view(">u8").astype(np.uint64).reshape(-1, 4)
+
+
+def _bits_apart(queries: Words, stored_columns: Words) -> npt.NDArray[np.uint16]:
+    """Differing bits of every query row against every stored column: (queries, stored)."""
+    out = np.zeros((len(queries), stored_columns.shape[1]), dtype=np.uint16)
+    for word in range(4):
+        out += np.bitwise_count(queries[:, word, None] ^ stored_columns[word][None, :])
+    return out
 
 
 def _on_grid(guess: tuple[float, float], step: float) -> bool:
