@@ -46,7 +46,7 @@ MATCH_DISTANCE: Final = 44
 """At most this many of 256 bits apart is the same picture (similarity ≥ 0.83)."""
 FINE_STEP: Final = 0.025
 COARSE_STEP: Final = 0.075
-CANDIDATES: Final = 16
+CANDIDATES: Final = 48
 
 Signs = npt.NDArray[np.float32]
 Bits = npt.NDArray[np.bool_]
