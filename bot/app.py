@@ -38,7 +38,7 @@ from bot.polling import LONG_POLL_SECONDS, poll
 from bot.processing import OrderedUpdateProcessor
 from bot.services import SERVICES_KEY, Services
 from bot.transport import AiohttpRequest
-from bot.web import WebhookServer, webhook_path
+from bot.web import WebServer, webhook_path
 from db.engine import database_problem
 
 log = logging.getLogger(__name__)
@@ -307,11 +307,29 @@ async def serve_polling(
     *,
     long_poll: int = LONG_POLL_SECONDS,
 ) -> None:
-    """Long polling until `stop` is set, then a graceful shutdown."""
+    """Long polling until `stop` is set, then a graceful shutdown; with WEB_BASE_URL, the
+    web server (public pages, /healthz, /metrics) runs alongside."""
+    settings = svc.settings
     async with _running(application, svc):
-        log.info("polling mode: ready")
-        await poll(application, svc.inbox, stop, long_poll=long_poll)
-        log.info("stopping: no new updates; finishing the ones in progress")
+        server = None
+        if settings.web_base_url:
+            server = WebServer(
+                application,
+                svc,
+                path=None,
+                secret="",
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                metrics_token=settings.metrics_token,
+            )
+            await server.start()
+        try:
+            log.info("polling mode: ready")
+            await poll(application, svc.inbox, stop, long_poll=long_poll)
+            log.info("stopping: no new updates; finishing the ones in progress")
+        finally:
+            if server is not None:
+                await server.stop()
 
 
 async def serve_webhook(
@@ -326,7 +344,7 @@ async def serve_webhook(
     live replica), then let every queued and in-flight update finish, then close.
     """
     async with _running(application, svc):
-        server = WebhookServer(
+        server = WebServer(
             application,
             svc,
             path=webhook_path(settings.webhook_url),

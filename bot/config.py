@@ -66,6 +66,8 @@ class Settings:
     match_index: str = "memory"
     semantic_matching: str = "auto"
     unmatched_retention_days: int = 180
+    web_base_url: str = ""
+    init_data_max_age: int = 3600
     media_max_mb: int = 10
     media_seconds: float = 10.0
     ocr: str = "auto"
@@ -167,6 +169,10 @@ def load_settings(
         "UNMATCHED_RETENTION_DAYS", 180, _non_negative, "a whole number of days, 0 to keep all"
     )
     semantic = parse("SEMANTIC_MATCHING", "auto", _choice("auto", "off"), "auto or off")
+    web_base = parse(
+        "WEB_BASE_URL", "", _web_base_url, "an https:// address (http only for localhost)"
+    )
+    init_age = parse("INIT_DATA_MAX_AGE", 3600, _init_data_age, "seconds between 60 and 86400")
     media_mb = parse("MEDIA_MAX_MB", 10, _media_megabytes, "a whole number of megabytes, 1-20")
     media_seconds = parse("MEDIA_SECONDS", 10.0, _seconds, "seconds between 0.05 and 60")
     ocr = parse("OCR", "auto", _choice("auto", "off"), "auto or off")
@@ -202,10 +208,30 @@ def load_settings(
         match_index=match_index,
         semantic_matching=semantic,
         unmatched_retention_days=retention,
+        web_base_url=web_base,
+        init_data_max_age=init_age,
         media_max_mb=media_mb,
         media_seconds=media_seconds,
         ocr=ocr,
     )
+
+
+def _web_base_url(raw: str) -> str:
+    # Telegram opens Mini Apps over https only; plain http is for a machine's own tests.
+    parsed = urlparse(raw)
+    local = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and local):
+        raise ValueError(raw)
+    if not parsed.netloc or parsed.query or parsed.fragment:
+        raise ValueError(raw)
+    return raw.rstrip("/")
+
+
+def _init_data_age(raw: str) -> int:
+    value = int(raw)
+    if not 60 <= value <= 86400:
+        raise ValueError(raw)
+    return value
 
 
 def _media_megabytes(raw: str) -> int:

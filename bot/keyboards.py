@@ -16,6 +16,7 @@ from bot.callbacks import VIEWS, View
 from bot.i18n import t
 from bot.localized import local
 from bot.markup import HTML, shorten
+from bot.pages import page_url
 from domain.answer import Answer, CandidateSummary
 from domain.model import (
     RECORD_LANGUAGE,
@@ -94,7 +95,11 @@ def _point_index(incident: IncidentView, point_key: str | None) -> int | None:
     return None
 
 
-def answer_keyboard(answer: Answer, language: str, view: View = "summary") -> Keyboard:
+def answer_keyboard(
+    answer: Answer, language: str, view: View = "summary", *, page_base: str = ""
+) -> Keyboard:
+    """The views not shown, feedback, and — where incidents have public pages
+    (`WEB_BASE_URL`) — a link to the incident's full record in the reader's language."""
     incident = answer.incident
     if incident is None:
         return []
@@ -114,7 +119,11 @@ def answer_keyboard(answer: Answer, language: str, view: View = "summary") -> Ke
         Button(t(language, msg.BTN_HELPFUL), feedback_data(incident, True)),
         Button(t(language, msg.BTN_NOT_HELPFUL), feedback_data(incident, False)),
     ]
-    return [row, feedback]
+    keyboard = [row, feedback]
+    if page_base:
+        link = page_url(page_base, incident.key, language)
+        keyboard.append([Button(t(language, msg.FULL_RECORD), url=link)])
+    return keyboard
 
 
 def no_record_message(language: str, query_id: int | None) -> tuple[str, Keyboard]:

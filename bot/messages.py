@@ -84,6 +84,15 @@ MEDIA_UNRECOGNISED = N_(
     "I don't know this picture, and I found no text in it to check. "
     "Send it again with the claim in its caption, or type the claim."
 )
+PAGE_GRID = N_("Who says what")
+PAGE_POINT = N_("Point")
+PAGE_TALLY = N_("Accounts recorded: {sources}; points in dispute: {contested}.")
+PAGE_FOOTER = N_(
+    "Every recorded account of this incident, side by side. "
+    "We give no verdict of our own: the sources speak for themselves."
+)
+PAGE_NOT_FOUND = N_("There is no such incident on record.")
+FULL_RECORD = N_("📄 Full record")
 INLINE_NO_RECORD = N_("No record of this claim yet")
 INLINE_NO_RECORD_TEXT = N_("I have no record of this claim yet: {claim}")
 INLINE_HINT = N_("Type a claim to check it")

@@ -40,7 +40,7 @@ async def link_claim(
         header = HTML.text(t(language, msg.FOLLOW_UP, day=follow_up.asked_on.strftime("%d.%m.%Y")))
         try:
             await send_html(bot, follow_up.chat_id, header)
-            keyboard = answer_keyboard(answer, language)
+            keyboard = answer_keyboard(answer, language, page_base=svc.settings.web_base_url)
             for n, text in enumerate(answer_messages(answer, language)):
                 await send_html(bot, follow_up.chat_id, text, keyboard=keyboard if n == 0 else None)
         except Forbidden:

@@ -117,7 +117,7 @@ async def send_answer(
 ) -> None:
     result = answer.status.value
     if answer.status is MatchStatus.CONFIDENT:
-        await send_full_answer(reply_to, answer, language)
+        await send_full_answer(reply_to, answer, language, page_base=svc.settings.web_base_url)
     elif answer.status is MatchStatus.AMBIGUOUS:
         text, keyboard = ambiguous_message(answer, language)
         await reply(reply_to, text, keyboard)
@@ -138,10 +138,15 @@ async def send_answer(
 
 
 async def send_full_answer(
-    reply_to: Message, answer: Answer, language: str, view: View = "summary"
+    reply_to: Message,
+    answer: Answer,
+    language: str,
+    view: View = "summary",
+    *,
+    page_base: str = "",
 ) -> None:
     messages = answer_messages(answer, language, view)
-    keyboard = answer_keyboard(answer, language, view)
+    keyboard = answer_keyboard(answer, language, view, page_base=page_base)
     # The buttons go under the first message, the one a view change edits.
     for n, text in enumerate(messages):
         await reply(reply_to, text, keyboard if n == 0 else None)

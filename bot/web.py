@@ -1,8 +1,14 @@
-"""The HTTP side of webhook mode: Telegram's updates in, health and metrics out.
+"""The bot's HTTP server: Telegram's updates in (webhook mode), public incident pages,
+health and metrics out. It runs in webhook mode, and in polling mode when WEB_BASE_URL
+gives it a public address.
 
 Routes:
-- POST <path of WEBHOOK_URL>: an update from Telegram; refused (403) without the secret
-  header, so nobody else can feed the bot updates.
+- POST <path of WEBHOOK_URL> (webhook mode): an update from Telegram; refused (403)
+  without the secret header, so nobody else can feed the bot updates.
+- GET /i/<incident id>[?lang=xx] (with WEB_BASE_URL): the incident's public page
+  (`bot.pages`) in the reader's language; 404 for an unknown or deleted incident. The
+  ETag is the incident's version and the language: a page is served again only after
+  the incident changed.
 - GET /healthz: 200 when the database answers, 503 when it does not.
 - GET /metrics: Prometheus text format, to requests from this machine or, with METRICS_TOKEN
   set, to requests that bear it (403 otherwise).
@@ -11,9 +17,11 @@ Routes:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,6 +31,7 @@ from sqlalchemy import text
 from telegram.ext import Application
 
 from bot.inbox import read_update
+from bot.pages import STYLE, incident_page, not_found_page, page_language
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -37,13 +46,28 @@ def webhook_path(webhook_url: str) -> str:
     return urlparse(webhook_url).path or "/"
 
 
-class WebhookServer:
+PAGE_CACHE_SECONDS = 300
+PAGE_HEADERS = {
+    "Cache-Control": f"public, max-age={PAGE_CACHE_SECONDS}",
+    "Vary": "Accept-Language",
+    "X-Content-Type-Options": "nosniff",
+    # Pages run no script (their JSON-LD is data) and are never framed.
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+}
+_INCIDENT_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+_PAGE_REVISION = hashlib.blake2s(STYLE.encode()).hexdigest()[:8]
+
+
+class WebServer:
     def __init__(
         self,
         application: Application,  # type: ignore[type-arg]
         services: Services,
         *,
-        path: str,
+        path: str | None,
         secret: str,
         listen: str,
         port: int,
@@ -57,7 +81,10 @@ class WebhookServer:
         self._port = port
         self._accepting = True
         app = web.Application(client_max_size=MAX_UPDATE_BYTES)
-        app.router.add_post(path, self._receive)
+        if path is not None:
+            app.router.add_post(path, self._receive)
+        if services.settings.web_base_url:
+            app.router.add_get("/i/{key}", self._incident_page)
         app.router.add_get("/healthz", self._health)
         app.router.add_get("/metrics", self._metrics)
         # A few seconds for requests in progress to finish when stopping; the updates they
@@ -67,7 +94,7 @@ class WebhookServer:
     async def start(self) -> None:
         await self._runner.setup()
         await web.TCPSite(self._runner, self._listen, self._port).start()
-        log.info("webhook server listening", extra={"listen": self._listen, "port": self._port})
+        log.info("web server listening", extra={"listen": self._listen, "port": self._port})
 
     async def stop(self) -> None:
         """Stop taking updates; Telegram re-delivers anything refused now to a live replica."""
@@ -93,6 +120,33 @@ class WebhookServer:
         for new in await self._services.inbox.accept([(update, data)]):
             await self._application.update_queue.put(new)
         return web.Response(text="ok")
+
+    async def _incident_page(self, request: web.Request) -> web.Response:
+        settings = self._services.settings
+        language = page_language(
+            request.query.get("lang"),
+            request.headers.get("Accept-Language", ""),
+            settings.default_language,
+        )
+        key = request.match_info["key"]
+        found = await self._services.checker.incidents([key]) if _INCIDENT_KEY.match(key) else {}
+        incident = found.get(key)
+        if incident is None:
+            return web.Response(
+                status=404,
+                text=not_found_page(language),
+                content_type="text/html",
+                charset="utf-8",
+                headers={**PAGE_HEADERS, "Cache-Control": "no-cache"},
+            )
+        etag = f'"{incident.version}-{language}-{_PAGE_REVISION}"'
+        headers = {**PAGE_HEADERS, "ETag": etag, "Content-Language": language}
+        if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+            return web.Response(status=304, headers=headers)
+        body = incident_page(
+            incident, language, base=settings.web_base_url, publisher=settings.publisher_name
+        )
+        return web.Response(text=body, content_type="text/html", charset="utf-8", headers=headers)
 
     async def _health(self, request: web.Request) -> web.Response:
         try:

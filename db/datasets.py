@@ -8,14 +8,14 @@ bounded and a failure part-way leaves the database exactly as it was.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from db.repository import Actor, Repository, SaveOutcome, audit_event
 from domain import dataset
-from domain.model import RECORD_LANGUAGE, IncidentView, SourceView, Stance
+from domain.claim_review import claim_reviews, json_ld
+from domain.model import IncidentView, SourceView
 
 Progress = Callable[[int, int], None]
 """Called as progress(incidents_done, incidents_total) while importing."""
@@ -218,75 +218,6 @@ async def export_claim_review(repository: Repository, out: IO[str], publisher: s
     out.write(json_ld(reviews))
     out.write("\n")
     return len(reviews)
-
-
-_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
-
-
-def json_ld(data: Any) -> str:
-    """JSON that may be embedded in an HTML `<script type="application/ld+json">` as it is:
-    `<`, `>` and `&` are written as JSON escapes, so no stored text ("</script>", "<!--")
-    can end the script element or open markup; a JSON parser reads the same values."""
-    return json.dumps(data, ensure_ascii=False, indent=2).translate(_SCRIPT_SAFE)
-
-
-def claim_reviews(incident: IncidentView, publisher: str) -> list[dict[str, Any]]:
-    reviews = []
-    for point in incident.points:
-        by_stance = {
-            stance: [a.source.name for a in incident.accounts_with(point.key, stance)]
-            for stance in (Stance.ASSERTS, Stance.DISPUTES, Stance.PARTLY)
-        }
-        tally = (
-            f"Asserted by {len(by_stance[Stance.ASSERTS])} source(s), disputed by "
-            f"{len(by_stance[Stance.DISPUTES])}, "
-            f"partly supported by {len(by_stance[Stance.PARTLY])}"
-        )
-        appearances = [
-            {
-                "@type": "CreativeWork",
-                "author": {"@type": "Organization", "name": a.source.name},
-                **({"url": a.url} if a.url else {}),
-                **({"datePublished": a.published_on.isoformat()} if a.published_on else {}),
-            }
-            for a in incident.accounts
-            if a.stance_on(point.key) is Stance.ASSERTS
-        ]
-        # One review in the record's language and one in each language the point is
-        # translated into, each saying which language it is in.
-        languages = {RECORD_LANGUAGE: point.text, **point.translations}
-        for language, claim in sorted(languages.items()):
-            title = (
-                incident.translations[language].title
-                if language in incident.translations
-                else incident.title
-            )
-            suffix = "" if language == RECORD_LANGUAGE else f"@{language}"
-            reviews.append(
-                {
-                    "@context": "https://schema.org",
-                    "@type": "ClaimReview",
-                    "identifier": f"{incident.key}#{point.key}{suffix}",
-                    "inLanguage": language,
-                    "claimReviewed": claim,
-                    "author": {"@type": "Organization", "name": publisher},
-                    "itemReviewed": {
-                        "@type": "Claim",
-                        "appearance": appearances,
-                        "about": {"@type": "Event", "name": title, "location": incident.place},
-                    },
-                    "reviewRating": {
-                        "@type": "Rating",
-                        "alternateName": tally,
-                        "ratingExplanation": "; ".join(
-                            f"{stance.value}: {', '.join(names)}"
-                            for stance, names in by_stance.items()
-                            if names
-                        ),
-                    },
-                }
-            )
-    return reviews
 
 
 async def backup(database: Any, out: IO[str]) -> int:

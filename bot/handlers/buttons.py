@@ -90,7 +90,11 @@ async def switch_view(press: Press) -> bool:
     messages = answer_messages(answer, press.language, asked.view)
     await press.query.answer()
     await replies.edit(
-        press.query, messages[0], answer_keyboard(answer, press.language, asked.view)
+        press.query,
+        messages[0],
+        answer_keyboard(
+            answer, press.language, asked.view, page_base=press.svc.settings.web_base_url
+        ),
     )
     message = press.query.message
     if message is not None:

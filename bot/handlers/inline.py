@@ -94,7 +94,9 @@ async def _results(
                 input_message_content=InputTextMessageContent(
                     body, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
                 ),
-                reply_markup=inline_markup(answer_keyboard(answer, language)),
+                reply_markup=inline_markup(
+                    answer_keyboard(answer, language, page_base=svc.settings.web_base_url)
+                ),
             )
         )
     return results

@@ -65,6 +65,7 @@ def test_every_message_is_translated_in_every_catalogue(language: str) -> None:
 def test_the_translators_template_is_current() -> None:
     with (LOCALE_DIR / "messages.pot").open("rb") as source:
         template = read_po(source)
+
     def singular(message_id: str | tuple[str, ...] | list[str]) -> str:
         return message_id if isinstance(message_id, str) else message_id[0]
 
@@ -105,9 +106,7 @@ def test_the_reply_language_is_chosen_in_order_and_falls_back_only_to_english() 
 
 def reference_answer(language_point: str = "soldiers-killed") -> Answer:
     incident = reference_incident()
-    return Answer(
-        MatchStatus.CONFIDENT, "", incident, 1.0, incident.point(language_point)
-    )
+    return Answer(MatchStatus.CONFIDENT, "", incident, 1.0, incident.point(language_point))
 
 
 @pytest.mark.parametrize("language", TRANSLATED)
