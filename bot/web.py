@@ -22,6 +22,7 @@ import hmac
 import json
 import logging
 import re
+from importlib import resources
 from typing import Any
 from urllib.parse import urlparse
 
@@ -30,6 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from telegram.ext import Application
 
+from bot.desk.api import DeskApi
 from bot.inbox import read_update
 from bot.pages import STYLE, incident_page, not_found_page, page_language
 from bot.services import Services
@@ -85,6 +87,9 @@ class WebServer:
             app.router.add_post(path, self._receive)
         if services.settings.web_base_url:
             app.router.add_get("/i/{key}", self._incident_page)
+            DeskApi(services).register(app, application.bot)
+            app.router.add_get("/desk", self._desk_page)
+            app.router.add_get("/desk/{name:(desk\\.js|desk\\.css)}", self._desk_asset)
         app.router.add_get("/healthz", self._health)
         app.router.add_get("/metrics", self._metrics)
         # A few seconds for requests in progress to finish when stopping; the updates they
@@ -148,6 +153,12 @@ class WebServer:
         )
         return web.Response(text=body, content_type="text/html", charset="utf-8", headers=headers)
 
+    async def _desk_page(self, request: web.Request) -> web.Response:
+        return _asset("desk.html")
+
+    async def _desk_asset(self, request: web.Request) -> web.Response:
+        return _asset(request.match_info["name"])
+
     async def _health(self, request: web.Request) -> web.Response:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT):
@@ -193,3 +204,26 @@ class WebServer:
             body=generate_latest(metrics.registry),
             headers={"Content-Type": CONTENT_TYPE_LATEST},
         )
+
+
+_DESK_FILES = resources.files("bot.desk") / "static"
+_DESK_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+_DESK_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    # Telegram shows the desk in its own frame; scripts and styles only from this server.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors https://web.telegram.org https://*.telegram.org"
+    ),
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _asset(name: str) -> web.Response:
+    """A file of the desk, shipped inside the package (no build step)."""
+    suffix = name[name.rfind(".") :]
+    body = (_DESK_FILES / name).read_text(encoding="utf-8")
+    return web.Response(
+        text=body, content_type=_DESK_TYPES[suffix], charset="utf-8", headers=_DESK_HEADERS
+    )

@@ -31,6 +31,7 @@ from domain.dataset.convert import (
 )
 from domain.dataset.validation import (
     check_incident,
+    check_incident_json,
     check_source,
     read_exported_at,
     read_extras,
@@ -55,6 +56,7 @@ __all__ = [
     "Opener",
     "ValidationReport",
     "check_incident",
+    "check_incident_json",
     "check_source",
     "incident_to_json",
     "load_document",

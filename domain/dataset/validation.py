@@ -260,9 +260,15 @@ def validate(
 
 def check_incident(incident: IncidentView, known_sources: Iterable[str]) -> list[DatasetError]:
     """Every problem with one incident, by the same rules an imported file must meet."""
+    return check_incident_json(incident_to_json(incident), known_sources)
+
+
+def check_incident_json(data: Any, known_sources: Iterable[str]) -> list[DatasetError]:
+    """Every problem with one incident in the dataset format (as an editor sends it): the
+    schema's and the cross-references', all at once."""
     report = ValidationReport()
-    data = incident_to_json(incident)
-    if _schema_errors("incident", data, "", report):
+    _schema_errors("incident", data, "", report)
+    with contextlib.suppress(KeyError, TypeError, AttributeError):
         _check_incident(data, "", set(known_sources), report)
     return report.errors
 

@@ -1,0 +1,441 @@
+// The moderators' desk. Talks to /desk/api with Telegram's init data; writes every text
+// with textContent (never as markup); each change carries a fresh request id and the
+// version it was made on, so a replay or a stale save is refused by the server.
+"use strict";
+
+const launch = new URLSearchParams(location.hash.slice(1));
+const telegram = window.Telegram && window.Telegram.WebApp;
+const initData = (telegram && telegram.initData) || launch.get("tgWebAppData") || "";
+const STANCES = [["asserts", "✅"], ["disputes", "❌"], ["partly", "◐"], ["silent", "…"]];
+const state = { sources: [], incident: null, version: null, view: "incidents" };
+
+function applyTheme() {
+  let theme = {};
+  try {
+    theme = (telegram && telegram.themeParams) || JSON.parse(launch.get("tgWebAppThemeParams") || "{}");
+  } catch (error) {
+    theme = {};
+  }
+  for (const [name, value] of Object.entries(theme)) {
+    if (/^#[0-9a-fA-F]{3,8}$/.test(String(value))) {
+      document.documentElement.style.setProperty("--tg-theme-" + name.replace(/_/g, "-"), value);
+    }
+  }
+}
+
+function requestId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: "tma " + initData };
+  if (method !== "GET") {
+    headers["Content-Type"] = "application/json";
+    headers["X-Request-Id"] = requestId();
+  }
+  const response = await fetch("/desk/api" + path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(data.error || response.statusText);
+    error.status = response.status;
+    error.data = data;
+    throw error;
+  }
+  return data;
+}
+
+function say(text, isError) {
+  const status = document.getElementById("status");
+  status.textContent = text;
+  status.className = isError ? "error" : "";
+}
+
+function el(tag, text, attrs) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = text;
+  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
+  return node;
+}
+
+function show(view) {
+  state.view = view;
+  for (const section of document.querySelectorAll("main > section")) {
+    section.hidden = section.id !== view;
+  }
+  for (const button of document.querySelectorAll("nav button")) {
+    button.setAttribute("aria-pressed", String(button.dataset.view === view ||
+      (view === "editor" && button.dataset.view === "incidents")));
+  }
+}
+
+function slug(text, taken) {
+  const base = text.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "").slice(0, 40) || "item";
+  let candidate = base;
+  for (let n = 2; taken.has(candidate); n += 1) candidate = base + "-" + n;
+  taken.add(candidate);
+  return candidate;
+}
+
+function lines(text) {
+  return text.split("\n").map((line) => line.trim()).filter(Boolean);
+}
+
+function splitFirst(line, separator) {
+  const at = line.indexOf(separator);
+  return at < 0 ? [line, ""] : [line.slice(0, at).trim(), line.slice(at + separator.length).trim()];
+}
+
+// --- sources --------------------------------------------------------------------------
+
+function sourceName(id) {
+  const source = state.sources.find((s) => s.id === id);
+  return source ? source.name : id;
+}
+
+function sourceFor(name) {
+  const wanted = name.trim().toLowerCase();
+  return state.sources.find((s) => s.id === wanted || s.name.toLowerCase() === wanted ||
+    (s.aliases || []).some((alias) => alias.toLowerCase() === wanted));
+}
+
+async function loadSources() {
+  state.sources = await api("GET", "/sources");
+  const list = document.getElementById("source-list");
+  list.replaceChildren(...state.sources.map((s) =>
+    el("li", s.name + " · " + s.kind.replace(/_/g, " ") + (s.aliases.length ? " · " + s.aliases.join(", ") : ""))));
+}
+
+async function addSources(event) {
+  event.preventDefault();
+  const form = event.target;
+  const taken = new Set(state.sources.map((s) => s.id));
+  const sources = lines(form.lines.value).map((line) => {
+    const [name, kind, aliases] = line.split("|").map((part) => (part || "").trim());
+    return {
+      id: slug(name, taken), name, kind: (kind || "other").toLowerCase().replace(/\s+/g, "_"),
+      affiliation: "", aliases: aliases ? aliases.split(",").map((a) => a.trim()).filter(Boolean) : [],
+      homepage: null, translations: {},
+    };
+  });
+  try {
+    const saved = await api("POST", "/sources", { sources });
+    form.lines.value = "";
+    say("Sources saved: " + saved.saved.join(", "));
+    await loadSources();
+  } catch (error) {
+    say("Not saved: " + problemsOf(error), true);
+  }
+}
+
+// --- incidents ------------------------------------------------------------------------
+
+async function search(event) {
+  if (event) event.preventDefault();
+  const q = document.getElementById("q").value.trim();
+  const found = await api("GET", "/incidents" + (q ? "?q=" + encodeURIComponent(q) : ""));
+  const list = document.getElementById("incident-list");
+  list.replaceChildren(...found.map((item) => {
+    const row = el("li");
+    const open = el("button", item.title, { type: "button" });
+    open.addEventListener("click", () => openIncident(item.id));
+    row.append(open, el("div", [item.place, item.date || "", item.status.replace(/_/g, " "),
+      item.accounts + " accounts"].filter(Boolean).join(" · "), { class: "muted" }));
+    return row;
+  }));
+  if (!found.length) list.append(el("li", q ? "Nothing found." : "No incidents yet."));
+}
+
+function blankIncident() {
+  return {
+    id: "", title: "", summary: "", place: { name: "", aliases: [], country: "", region: "" },
+    date: { start: null, end: null, precision: "unknown", note: "" }, status: "single_source",
+    keywords: [], names: [], translations: {}, points: [], accounts: [], phrases: [], posts: [],
+    media: [],
+  };
+}
+
+async function openIncident(key) {
+  try {
+    const data = key ? await api("GET", "/incidents/" + encodeURIComponent(key)) : null;
+    state.incident = data ? data.incident : blankIncident();
+    state.version = data ? data.version : null;
+    toForm();
+    show("editor");
+    say(data ? "Version " + data.version : "A new incident");
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+function toForm() {
+  const form = document.getElementById("incident-form");
+  const incident = state.incident;
+  document.getElementById("editor-title").textContent = incident.title || "New incident";
+  form.id.value = incident.id;
+  form.id.readOnly = state.version !== null;
+  form.title.value = incident.title;
+  form.summary.value = incident.summary;
+  form.place.value = incident.place.name;
+  form.aliases.value = (incident.place.aliases || []).join(", ");
+  form.country.value = incident.place.country || "";
+  form.start.value = incident.date.start || "";
+  form.end.value = incident.date.end || "";
+  form.precision.value = incident.date.precision;
+  form.status.value = incident.status;
+  form.date_note.value = incident.date.note || "";
+  form.points.value = incident.points.map((p) => p.text).join("\n");
+  form.accounts.value = incident.accounts.map((a) => sourceName(a.source) + ": " + a.summary).join("\n");
+  const pointNumber = (id) => incident.points.findIndex((p) => p.id === id) + 1;
+  form.figures.value = incident.accounts.flatMap((a) => a.figures.map((f) =>
+    sourceName(a.source) + ": " + f.label + ": " + f.raw + (f.point ? " #" + pointNumber(f.point) : ""))).join("\n");
+  form.links.value = incident.accounts.filter((a) => a.url || a.published).map((a) =>
+    [sourceName(a.source) + ":", a.url || "", a.published || ""].join(" ").trim()).join("\n");
+  form.translations.value = Object.keys(incident.translations).length
+    ? JSON.stringify(incident.translations, null, 1) : "";
+  drawGrid();
+}
+
+function fromForm() {
+  const form = document.getElementById("incident-form");
+  const old = state.incident;
+  const incident = JSON.parse(JSON.stringify(old));
+  incident.id = form.id.value.trim();
+  incident.title = form.title.value.trim();
+  incident.summary = form.summary.value.trim();
+  incident.place.name = form.place.value.trim();
+  incident.place.aliases = form.aliases.value.split(",").map((a) => a.trim()).filter(Boolean);
+  incident.place.country = form.country.value.trim();
+  incident.date = { start: form.start.value || null, end: form.end.value || null,
+    precision: form.precision.value, note: form.date_note.value.trim() };
+  incident.status = form.status.value;
+  const taken = new Set();
+  incident.points = lines(form.points.value).map((text, n) => {
+    const same = old.points.find((p) => p.text === text && !taken.has(p.id)) ||
+      (old.points[n] && !taken.has(old.points[n].id) ? old.points[n] : null);
+    if (same) {
+      taken.add(same.id);
+      return { ...same, text, translations: same.text === text ? same.translations : {} };
+    }
+    return { id: slug(text.split(/\s+/).slice(0, 4).join(" "), taken), text, translations: {} };
+  });
+  const pointIds = new Set(incident.points.map((p) => p.id));
+  const accountIds = new Set();
+  const unknown = [];
+  incident.accounts = lines(form.accounts.value).map((line) => {
+    const [name, summary] = splitFirst(line, ":");
+    const source = sourceFor(name);
+    if (!source) unknown.push(name);
+    const sourceId = source ? source.id : slug(name, new Set());
+    const same = old.accounts.find((a) => a.source === sourceId && !accountIds.has(a.id));
+    const id = same ? same.id : slug(sourceId, new Set([...accountIds, ...old.accounts.map((a) => a.id)]));
+    accountIds.add(id);
+    const base = same || { published: null, url: null, language: null, stances: [], translations: {} };
+    return { ...base, id, source: sourceId, summary,
+      translations: same && same.summary === summary ? same.translations : {},
+      figures: [], stances: (base.stances || []).filter((s) => pointIds.has(s.point)) };
+  });
+  for (const line of lines(form.figures.value)) {
+    const [name, rest] = splitFirst(line, ":");
+    const [label, phrase] = splitFirst(rest, ":");
+    const account = incident.accounts.find((a) => sourceFor(name) && a.source === sourceFor(name).id);
+    if (!account) { unknown.push(name); continue; }
+    const numbered = /\s*#(\d+)\s*$/.exec(phrase);
+    const raw = numbered ? phrase.slice(0, numbered.index).trim() : phrase;
+    const point = numbered ? incident.points[Number(numbered[1]) - 1] : null;
+    const before = (old.accounts.find((a) => a.id === account.id) || { figures: [] }).figures
+      .find((f) => f.label === label && f.raw === raw);
+    account.figures.push({ label, raw, min: before ? before.min : null, max: before ? before.max : null,
+      point: point ? point.id : null, translations: before ? before.translations : {} });
+  }
+  for (const line of lines(form.links.value)) {
+    const [name, rest] = splitFirst(line, ":");
+    const account = incident.accounts.find((a) => sourceFor(name) && a.source === sourceFor(name).id);
+    if (!account) { unknown.push(name); continue; }
+    const parts = rest.split(/\s+/).filter(Boolean);
+    account.url = parts.find((p) => /^https?:\/\//.test(p)) || null;
+    account.published = parts.find((p) => /^\d{4}-\d{2}-\d{2}$/.test(p)) || null;
+  }
+  const translations = form.translations.value.trim();
+  incident.translations = translations ? JSON.parse(translations) : {};
+  return { incident, unknown };
+}
+
+function drawGrid() {
+  const table = document.getElementById("grid");
+  const incident = state.incident;
+  const head = el("tr");
+  head.append(el("th", "Point", { scope: "col" }));
+  for (const account of incident.accounts) head.append(el("th", sourceName(account.source), { scope: "col" }));
+  const rows = incident.points.map((point, n) => {
+    const row = el("tr");
+    row.append(el("th", (n + 1) + ". " + point.text, { scope: "row" }));
+    for (const account of incident.accounts) {
+      const current = (account.stances.find((s) => s.point === point.id) || { stance: "silent" }).stance;
+      const cell = el("td");
+      const group = el("div", null, { class: "stances", role: "group",
+        "aria-label": sourceName(account.source) + " on point " + (n + 1) });
+      for (const [stance, mark] of STANCES) {
+        const button = el("button", mark, { type: "button", title: stance, "aria-label": stance,
+          "aria-pressed": String(stance === current), "data-stance": stance });
+        button.addEventListener("click", () => setStance(account, point, stance));
+        group.append(button);
+      }
+      cell.append(group);
+      row.append(cell);
+    }
+    return row;
+  });
+  table.replaceChildren(el("thead"), el("tbody"));
+  table.tHead.append(head);
+  table.tBodies[0].append(...rows);
+}
+
+function setStance(account, point, stance) {
+  const existing = account.stances.find((s) => s.point === point.id);
+  if (existing) existing.stance = stance;
+  else account.stances.push({ point: point.id, stance, note: "", translations: {} });
+  drawGrid();
+}
+
+function refreshGrid() {
+  try {
+    state.incident = fromForm().incident;
+    drawGrid();
+  } catch (error) {
+    say("Check the translations: " + error.message, true);
+  }
+}
+
+function problemsOf(error) {
+  const problems = (error.data && error.data.problems) || [];
+  return problems.length ? problems.join("; ") : error.message;
+}
+
+async function save() {
+  let read;
+  try {
+    read = fromForm();
+  } catch (error) {
+    say("Check the translations: " + error.message, true);
+    return;
+  }
+  if (read.unknown.length) {
+    say("Unknown sources: " + [...new Set(read.unknown)].join(", ") + ". Add them under Sources.", true);
+    return;
+  }
+  try {
+    const saved = state.version === null
+      ? await api("POST", "/incidents", { incident: read.incident })
+      : await api("PUT", "/incidents/" + encodeURIComponent(read.incident.id),
+        { incident: read.incident, version: state.version });
+    state.incident = saved.incident;
+    state.version = saved.version;
+    toForm();
+    say("Saved (version " + saved.version + ").");
+  } catch (error) {
+    if (error.status === 409 && error.data && error.data.current) {
+      say("Not saved: someone else saved version " + error.data.current.version +
+        " meanwhile. Reopen the incident to see their change, then make yours again.", true);
+    } else {
+      say("Not saved: " + problemsOf(error), true);
+    }
+  }
+}
+
+async function remove() {
+  if (state.version === null) return;
+  try {
+    await api("DELETE", "/incidents/" + encodeURIComponent(state.incident.id), {});
+    say("Deleted " + state.incident.id + ". Undo it under Audit.");
+    show("incidents");
+    await search();
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+// --- queue and audit ------------------------------------------------------------------
+
+async function loadQueue() {
+  const entries = await api("GET", "/queue");
+  const list = document.getElementById("queue-list");
+  list.replaceChildren(...entries.map((entry) => {
+    const row = el("li");
+    row.append(el("div", "×" + entry.times_asked + " · " + entry.waiting + " waiting" +
+      (entry.judged_wrong ? " · answered with " + entry.judged_wrong + ", judged wrong" : "")),
+    el("div", entry.text));
+    const target = el("input", null, { "aria-label": "incident id to link", placeholder: "incident id" });
+    const link = el("button", "Link", { type: "button" });
+    link.addEventListener("click", async () => {
+      try {
+        const result = await api("POST", "/queue/" + entry.id + "/link", { incident: target.value.trim() });
+        say("Linked; " + result.told + " told.");
+        await loadQueue();
+      } catch (error) { say(error.message, true); }
+    });
+    const dismiss = el("button", "Dismiss", { type: "button" });
+    dismiss.addEventListener("click", async () => {
+      try { await api("POST", "/queue/" + entry.id + "/dismiss", {}); await loadQueue(); }
+      catch (error) { say(error.message, true); }
+    });
+    row.append(target, link, dismiss);
+    return row;
+  }));
+  if (!entries.length) list.append(el("li", "The queue is empty."));
+}
+
+async function loadAudit() {
+  const events = await api("GET", "/audit");
+  document.getElementById("audit-list").replaceChildren(...events.map((e) =>
+    el("li", e.at.slice(0, 16).replace("T", " ") + " · " + e.who + " · " + e.action + " " + e.entity + " " + e.key)));
+}
+
+async function undo() {
+  try {
+    const result = await api("POST", "/undo", {});
+    say("Undone: " + result.undone + " of " + result.key + ".");
+    await loadAudit();
+  } catch (error) { say(error.message, true); }
+}
+
+// --- start ----------------------------------------------------------------------------
+
+async function start() {
+  applyTheme();
+  if (telegram) { telegram.ready(); telegram.expand(); }
+  document.getElementById("search").addEventListener("submit", search);
+  document.getElementById("new-incident").addEventListener("click", () => openIncident(null));
+  document.getElementById("save").addEventListener("click", save);
+  document.getElementById("delete").addEventListener("click", remove);
+  document.getElementById("back").addEventListener("click", () => { show("incidents"); search(); });
+  document.getElementById("source-form").addEventListener("submit", addSources);
+  document.getElementById("undo").addEventListener("click", undo);
+  for (const name of ["points", "accounts"]) {
+    document.getElementById("incident-form")[name].addEventListener("change", refreshGrid);
+  }
+  for (const button of document.querySelectorAll("nav button")) {
+    button.addEventListener("click", async () => {
+      show(button.dataset.view);
+      try {
+        if (button.dataset.view === "incidents") await search();
+        if (button.dataset.view === "sources") await loadSources();
+        if (button.dataset.view === "queue") await loadQueue();
+        if (button.dataset.view === "audit") await loadAudit();
+      } catch (error) { say(error.message, true); }
+    });
+  }
+  try {
+    const me = await api("GET", "/me");
+    say("Signed in as " + (me.name || me.id) + " (" + me.role + ")");
+    await loadSources();
+    await search();
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+start();
