@@ -87,6 +87,7 @@ MODERATOR_COMMANDS = {
     "audit": moderation.audit,
     "export": moderation.export,
     "mod": moderation.mod,
+    "desk": moderation.desk,
     "cancel": moderation.cancel,
 }
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot import callbacks
 from bot import messages as msg
@@ -31,6 +31,8 @@ class Button:
     data: str | None = None
     url: str | None = None
     switch_inline: str | None = None
+    web_app: str | None = None
+    """A Mini App's https address, opened inside Telegram."""
 
 
 Keyboard = list[list[Button]]
@@ -52,6 +54,8 @@ def markup_json(keyboard: Keyboard) -> dict[str, Any] | None:
                 item["url"] = button.url
             if button.switch_inline is not None:
                 item["switch_inline_query_current_chat"] = button.switch_inline
+            if button.web_app is not None:
+                item["web_app"] = {"url": button.web_app}
             buttons.append(item)
         rows.append(buttons)
     return {"inline_keyboard": rows}
@@ -68,6 +72,7 @@ def inline_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
                     callback_data=button.data,
                     url=button.url,
                     switch_inline_query_current_chat=button.switch_inline,
+                    web_app=WebAppInfo(button.web_app) if button.web_app else None,
                 )
                 for button in row
             ]

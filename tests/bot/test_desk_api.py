@@ -170,3 +170,37 @@ async def test_invalid_records_are_refused_with_every_problem(
     assert any("title" in p for p in body["problems"])
     assert any("nobody" in p for p in body["problems"])
     assert unchanged is not None and unchanged.version == record["version"]
+
+
+async def test_desk_command_gives_staff_the_mini_app_button_and_menu(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(
+        bot_api, tmp_path, ADMIN_IDS=str(ADMIN), WEB_BASE_URL="https://desk.example.org"
+    ):
+        admin = bot_api.add_user(ADMIN, "Admin")
+        chat = bot_api.add_private_chat(admin)
+        stranger = bot_api.add_user(STRANGER, "Stranger")
+        stranger_chat = bot_api.add_private_chat(stranger)
+        bot_api.user_sends(admin, chat, "/desk")
+        bot_api.user_sends(stranger, stranger_chat, "/desk")
+        (offer,) = await bot_api.wait_for_messages(chat, 1)
+        (refused,) = await bot_api.wait_for_messages(stranger_chat, 1)
+    markup: dict[str, Any] = offer.reply_markup or {}
+    (button,) = [b for row in markup["inline_keyboard"] for b in row]
+    assert button == {"text": "🛠 Desk", "web_app": {"url": "https://desk.example.org/desk"}}
+    menu = bot_api.menu_buttons[chat.id]
+    assert menu["type"] == "web_app" and menu["web_app"]["url"].endswith("/desk")
+    assert refused.plain == "This is for moderators only."
+    assert stranger_chat.id not in bot_api.menu_buttons
+
+
+async def test_desk_command_says_what_is_missing_without_an_https_address(
+    bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    async with running_bot(bot_api, tmp_path, ADMIN_IDS=str(ADMIN)):
+        admin = bot_api.add_user(ADMIN, "Admin")
+        chat = bot_api.add_private_chat(admin)
+        bot_api.user_sends(admin, chat, "/desk")
+        (reply,) = await bot_api.wait_for_messages(chat, 1)
+    assert "set WEB_BASE_URL" in (reply.plain or "")

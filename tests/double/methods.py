@@ -623,6 +623,10 @@ async def set_chat_menu_button(tg: SimulatedTelegram, p: Params) -> bool:
         raise bad_request("can't parse MenuButton JSON object")
     if button["type"] == "web_app" and not (button.get("text") and button.get("web_app")):
         raise bad_request("can't parse MenuButton JSON object")
+    if button["type"] == "web_app" and not str(button["web_app"].get("url", "")).startswith(
+        "https://"
+    ):
+        raise bad_request("BUTTON_TYPE_INVALID")
     tg.menu_buttons[chat_id] = button
     return True
 

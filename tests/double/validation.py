@@ -572,6 +572,9 @@ def validate_inline_button(button: Any) -> JsonDict:
             raise _button_error(f'Field "{action}" must be of type String')
     elif action in _OBJECT_ACTIONS and not isinstance(value, dict):
         raise _button_error(f'Field "{action}" must be of type Object')
+    elif action == "web_app" and not str(value.get("url", "")).startswith("https://"):
+        # Telegram opens Mini Apps over HTTPS only.
+        raise bad_request("BUTTON_TYPE_INVALID")
     return button
 
 

@@ -6,7 +6,8 @@
 const launch = new URLSearchParams(location.hash.slice(1));
 const telegram = window.Telegram && window.Telegram.WebApp;
 const initData = (telegram && telegram.initData) || launch.get("tgWebAppData") || "";
-const STANCES = [["asserts", "✅"], ["disputes", "❌"], ["partly", "◐"], ["silent", "…"]];
+// Marks every font has (the answer's emoji may be missing from a desktop's fonts).
+const STANCES = [["asserts", "✓"], ["disputes", "✗"], ["partly", "◐"], ["silent", "–"]];
 const state = { sources: [], incident: null, version: null, view: "incidents" };
 
 function applyTheme() {
@@ -92,13 +93,16 @@ function splitFirst(line, separator) {
 // --- sources --------------------------------------------------------------------------
 
 function sourceName(id) {
-  const source = state.sources.find((s) => s.id === id);
+  const pending = parseSources(document.getElementById("incident-form").new_sources.value);
+  const source = [...state.sources, ...pending].find((s) => s.id === id);
   return source ? source.name : id;
 }
 
 function sourceFor(name) {
+  // Sources typed into the editor count as known: they are saved first, with these ids.
+  const pending = parseSources(document.getElementById("incident-form").new_sources.value);
   const wanted = name.trim().toLowerCase();
-  return state.sources.find((s) => s.id === wanted || s.name.toLowerCase() === wanted ||
+  return [...state.sources, ...pending].find((s) => s.id === wanted || s.name.toLowerCase() === wanted ||
     (s.aliases || []).some((alias) => alias.toLowerCase() === wanted));
 }
 
@@ -109,23 +113,34 @@ async function loadSources() {
     el("li", s.name + " · " + s.kind.replace(/_/g, " ") + (s.aliases.length ? " · " + s.aliases.join(", ") : ""))));
 }
 
+function parseSources(text) {
+  const taken = new Set(state.sources.map((s) => s.id));
+  return lines(text).map((line) => {
+    const [name, kind, aliases, affiliation, homepage] = line.split("|").map((part) => (part || "").trim());
+    return {
+      id: slug(name, taken), name, kind: (kind || "other").toLowerCase().replace(/\s+/g, "_"),
+      affiliation: affiliation || "",
+      aliases: aliases ? aliases.split(",").map((a) => a.trim()).filter(Boolean) : [],
+      homepage: homepage || null, translations: {},
+    };
+  });
+}
+
+async function saveSources(text) {
+  const sources = parseSources(text);
+  if (!sources.length) return [];
+  const saved = await api("POST", "/sources", { sources });
+  await loadSources();
+  return saved.saved;
+}
+
 async function addSources(event) {
   event.preventDefault();
   const form = event.target;
-  const taken = new Set(state.sources.map((s) => s.id));
-  const sources = lines(form.lines.value).map((line) => {
-    const [name, kind, aliases] = line.split("|").map((part) => (part || "").trim());
-    return {
-      id: slug(name, taken), name, kind: (kind || "other").toLowerCase().replace(/\s+/g, "_"),
-      affiliation: "", aliases: aliases ? aliases.split(",").map((a) => a.trim()).filter(Boolean) : [],
-      homepage: null, translations: {},
-    };
-  });
   try {
-    const saved = await api("POST", "/sources", { sources });
+    const saved = await saveSources(form.lines.value);
     form.lines.value = "";
-    say("Sources saved: " + saved.saved.join(", "));
-    await loadSources();
+    say("Sources saved: " + saved.join(", "));
   } catch (error) {
     say("Not saved: " + problemsOf(error), true);
   }
@@ -147,6 +162,7 @@ async function search(event) {
     return row;
   }));
   if (!found.length) list.append(el("li", q ? "Nothing found." : "No incidents yet."));
+  return found;
 }
 
 function blankIncident() {
@@ -179,8 +195,8 @@ function toForm() {
   form.id.readOnly = state.version !== null;
   form.title.value = incident.title;
   form.summary.value = incident.summary;
-  form.place.value = incident.place.name;
-  form.aliases.value = (incident.place.aliases || []).join(", ");
+  form.place.value = [incident.place.name, ...(incident.place.aliases || [])].join(", ");
+  form.new_sources.value = "";
   form.country.value = incident.place.country || "";
   form.start.value = incident.date.start || "";
   form.end.value = incident.date.end || "";
@@ -203,11 +219,12 @@ function fromForm() {
   const form = document.getElementById("incident-form");
   const old = state.incident;
   const incident = JSON.parse(JSON.stringify(old));
-  incident.id = form.id.value.trim();
   incident.title = form.title.value.trim();
+  incident.id = form.id.value.trim() || slug(incident.title.split(/\s+/).slice(0, 8).join(" "), new Set());
   incident.summary = form.summary.value.trim();
-  incident.place.name = form.place.value.trim();
-  incident.place.aliases = form.aliases.value.split(",").map((a) => a.trim()).filter(Boolean);
+  const [place, ...aliases] = form.place.value.split(",").map((a) => a.trim()).filter(Boolean);
+  incident.place.name = place || "";
+  incident.place.aliases = aliases;
   incident.place.country = form.country.value.trim();
   incident.date = { start: form.start.value || null, end: form.end.value || null,
     precision: form.precision.value, note: form.date_note.value.trim() };
@@ -316,6 +333,16 @@ function problemsOf(error) {
 }
 
 async function save() {
+  const form = document.getElementById("incident-form");
+  if (form.new_sources.value.trim()) {
+    try {
+      await saveSources(form.new_sources.value);
+      form.new_sources.value = "";
+    } catch (error) {
+      say("Sources not saved: " + problemsOf(error), true);
+      return;
+    }
+  }
   let read;
   try {
     read = fromForm();
@@ -414,8 +441,8 @@ async function start() {
   document.getElementById("back").addEventListener("click", () => { show("incidents"); search(); });
   document.getElementById("source-form").addEventListener("submit", addSources);
   document.getElementById("undo").addEventListener("click", undo);
-  for (const name of ["points", "accounts"]) {
-    document.getElementById("incident-form")[name].addEventListener("change", refreshGrid);
+  for (const name of ["points", "accounts", "new_sources"]) {
+    document.getElementById("incident-form")[name].addEventListener("input", refreshGrid);
   }
   for (const button of document.querySelectorAll("nav button")) {
     button.addEventListener("click", async () => {
@@ -432,7 +459,9 @@ async function start() {
     const me = await api("GET", "/me");
     say("Signed in as " + (me.name || me.id) + " (" + me.role + ")");
     await loadSources();
-    await search();
+    const incidents = await search();
+    // An empty desk has one thing to do: record the first incident.
+    if (!incidents.length) await openIncident(null);
   } catch (error) {
     say(error.message, true);
   }

@@ -11,6 +11,7 @@ very next check.
 from bot.handlers.moderation.access import refuse_forged
 from bot.handlers.moderation.admins import mod
 from bot.handlers.moderation.datasets import export, upload, upload_answer
+from bot.handlers.moderation.desk import desk
 from bot.handlers.moderation.edits import (
     add_account,
     add_point,
@@ -38,6 +39,7 @@ __all__ = [
     "audit",
     "cancel",
     "delete",
+    "desk",
     "dismiss",
     "edit",
     "edit_account",
