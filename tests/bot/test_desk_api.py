@@ -204,3 +204,38 @@ async def test_desk_command_says_what_is_missing_without_an_https_address(
         bot_api.user_sends(admin, chat, "/desk")
         (reply,) = await bot_api.wait_for_messages(chat, 1)
     assert "set WEB_BASE_URL" in (reply.plain or "")
+
+
+async def test_a_dataset_is_previewed_by_id_then_imported_and_exported(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
+) -> None:
+    async with desk_of(bot_api, tmp_path, unused_tcp_port) as (bot, desk):
+        status, exported = await desk.call("GET", "/export")
+        assert status == 200
+        exported["incidents"][0]["title"] = "Retitled by an import"
+        broken = {**exported, "incidents": [{"id": "x"}]}
+        refused, problems = await desk.call("POST", "/import?preview=1", broken)
+        previewed, plan = await desk.call("POST", "/import?preview=1", exported)
+        unchanged = await bot.services.database.repository.get_incident(REFERENCE_INCIDENT_KEY)
+        imported, result = await desk.call("POST", "/import", exported)
+        changed = await bot.services.database.repository.get_incident(REFERENCE_INCIDENT_KEY)
+    assert refused == 422 and problems["problems"]
+    assert previewed == 200 and plan["changed"] == [REFERENCE_INCIDENT_KEY]
+    assert unchanged is not None and unchanged.title != "Retitled by an import"
+    assert imported == 200 and "1 changed" in result["imported"]
+    assert changed is not None and changed.title == "Retitled by an import"
+
+
+async def test_admins_appoint_moderators_and_moderators_cannot(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
+) -> None:
+    async with desk_of(bot_api, tmp_path, unused_tcp_port) as (_bot, admin):
+        appointed, _ = await admin.call("POST", "/moderators", {"id": 777, "name": "Mira"})
+        moderator = Desk(admin.base, signed_init_data(bot_api.token, 777))
+        allowed, _ = await moderator.call("GET", "/incidents")
+        refused, _ = await moderator.call("POST", "/moderators", {"id": 778})
+        _, team = await admin.call("GET", "/moderators")
+        removed, _ = await admin.call("DELETE", "/moderators/777", {})
+        after, _ = await moderator.call("GET", "/incidents")
+    assert (appointed, allowed, refused, removed, after) == (200, 200, 403, 200, 403)
+    assert team["moderators"] == [{"id": 777, "name": "Mira", "role": "moderator"}]
