@@ -41,10 +41,15 @@ def actor_of(request: web.Request) -> Actor:
 async def read_bytes(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
-    return raw
+    # `read(n)` gives what has arrived, up to n bytes: a body comes in several chunks.
+    parts: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(limit + 1 - size):
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+    return b"".join(parts)
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:

@@ -26,7 +26,9 @@ class DatasetWriter:
         self._incidents = 0
         out.write(f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n')
         if exported_at is not None:
-            out.write(f'  "exported_at": "{exported_at.isoformat(timespec="seconds")}",\n')
+            # To the microsecond, as change times are kept: an edit made in the second of
+            # the export must not look older (or newer) than the file.
+            out.write(f'  "exported_at": "{exported_at.isoformat(timespec="microseconds")}",\n')
 
     def write_extra(self, key: str, items: list[dict[str, Any]]) -> None:
         """A backup-only section; must come before the sources."""

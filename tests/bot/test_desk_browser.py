@@ -92,6 +92,17 @@ async def browser() -> AsyncIterator[object]:
             await launched.close()
 
 
+async def saved(page: object, version: int) -> None:
+    """Wait for the desk to say it saved; fail with what it said instead."""
+    try:
+        await page.wait_for_selector(  # type: ignore[attr-defined]
+            f"#status:has-text('Saved (version {version})')", timeout=10_000
+        )
+    except playwright_api.TimeoutError:
+        said = await page.text_content("#status")  # type: ignore[attr-defined]
+        raise AssertionError(f"the desk said: {said}") from None
+
+
 def desk_url(base: str, token: str, user_id: int = ADMIN) -> str:
     data = quote(signed_init_data(token, user_id, first_name="Olena"), safe="")
     return f"{base}/desk#tgWebAppData={data}&tgWebAppThemeParams={quote(THEME, safe='')}"
@@ -138,7 +149,7 @@ async def test_the_reference_case_entered_in_the_desk_answers_a_user(
             await moderator.click(cell)
         await page.screenshot(path=str(SCREENSHOTS / "desk-grid.png"), full_page=True)
         await moderator.click("#save")
-        await page.wait_for_selector("#status:has-text('Saved (version 1)')")
+        await saved(page, 1)
         actions = moderator.clicks + moderator.fields
         print(
             f"desk: {actions} actions ({moderator.fields} fields typed, {moderator.clicks} clicks)"
@@ -188,7 +199,7 @@ async def test_a_save_after_another_moderators_is_refused_and_says_why(
         first, second = pages
         await first.fill("[name=title]", "Title saved first")
         await first.click("#save")
-        await first.wait_for_selector("#status:has-text('Saved (version 2)')")
+        await saved(first, 2)
         await second.fill("[name=title]", "Title saved second")
         await second.click("#save")
         await second.wait_for_selector("#status.error")
@@ -225,3 +236,45 @@ async def test_an_arabic_public_page_reads_right_to_left(
     assert direction == "rtl"
     left, right, width = heading
     assert width - right < left  # the title's words sit against the right edge
+
+
+async def test_translations_sources_and_the_team_are_edited_in_the_desk(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
+) -> None:
+    base = f"http://127.0.0.1:{unused_tcp_port}"
+    async with (
+        running_bot(
+            bot_api,
+            tmp_path,
+            ADMIN_IDS=str(ADMIN),
+            WEB_BASE_URL=base,
+            WEBHOOK_LISTEN="127.0.0.1",
+            WEBHOOK_PORT=str(unused_tcp_port),
+        ) as bot,
+        browser() as chromium,
+    ):
+        page = await chromium.new_page(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
+        await page.goto(desk_url(base, bot_api.token))
+        await page.click("#incident-list button:has-text('Idlib')")
+        await page.select_option("#language", "uk")
+        await page.fill("[aria-label='Point 2 in uk']", "Загинули щонайменше 40 військових")
+        await page.click("#save")
+        await saved(page, 2)
+        await page.click("nav button[data-view=sources]")
+        await page.click("#source-list button:has-text('Syrian state media')")
+        await page.fill("#source-edit [name=affiliation]", "Syrian government")
+        await page.click("#source-edit button[type=submit]")
+        await page.wait_for_selector("#status:has-text('Saved source')")
+        await page.click("nav button[data-view=team]")
+        await page.fill("#appoint [name=id]", "4567")
+        await page.fill("#appoint [name=name]", "Mira")
+        await page.click("#appoint button[type=submit]")
+        await page.wait_for_selector("#team-list li:has-text('4567')")
+        repository = bot.services.database.repository
+        incident = await repository.get_incident(REFERENCE_INCIDENT_KEY)
+        source = await repository.get_source("sy-state-media")
+        role = await bot.services.database.staff.role_of(4567)
+    assert incident is not None
+    assert incident.points[1].translations["uk"] == "Загинули щонайменше 40 військових"
+    assert source is not None and source.affiliation == "Syrian government"
+    assert role is not None and role.value == "moderator"

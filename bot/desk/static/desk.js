@@ -8,7 +8,8 @@ const telegram = window.Telegram && window.Telegram.WebApp;
 const initData = (telegram && telegram.initData) || launch.get("tgWebAppData") || "";
 // Marks every font has (the answer's emoji may be missing from a desktop's fonts).
 const STANCES = [["asserts", "✓"], ["disputes", "✗"], ["partly", "◐"], ["silent", "–"]];
-const state = { sources: [], incident: null, version: null, view: "incidents" };
+const state = { sources: [], incident: null, version: null, view: "incidents", role: null,
+  editingSource: null, importFile: null };
 
 function applyTheme() {
   let theme = {};
@@ -109,8 +110,80 @@ function sourceFor(name) {
 async function loadSources() {
   state.sources = await api("GET", "/sources");
   const list = document.getElementById("source-list");
-  list.replaceChildren(...state.sources.map((s) =>
-    el("li", s.name + " · " + s.kind.replace(/_/g, " ") + (s.aliases.length ? " · " + s.aliases.join(", ") : ""))));
+  list.replaceChildren(...state.sources.map((s) => {
+    const row = el("li");
+    const open = el("button", s.name, { type: "button" });
+    open.addEventListener("click", () => editSource(s));
+    row.append(open, el("div", s.kind.replace(/_/g, " ") + (s.aliases.length ? " · " + s.aliases.join(", ") : ""),
+      { class: "muted" }));
+    return row;
+  }));
+}
+
+function editSource(source) {
+  state.editingSource = source;
+  const form = document.getElementById("source-edit");
+  form.hidden = false;
+  document.getElementById("source-edit-title").textContent = source.name;
+  form.name.value = source.name;
+  form.kind.value = source.kind;
+  form.aliases.value = source.aliases.join(", ");
+  form.affiliation.value = source.affiliation || "";
+  form.homepage.value = source.homepage || "";
+  form.names.value = Object.entries(source.translations || {}).map(([l, t]) => l + ": " + t.name).join("; ");
+  form.name.focus();
+}
+
+async function saveSource(event) {
+  event.preventDefault();
+  const form = event.target;
+  const source = JSON.parse(JSON.stringify(state.editingSource));
+  source.name = form.name.value.trim();
+  source.kind = form.kind.value;
+  source.aliases = form.aliases.value.split(",").map((a) => a.trim()).filter(Boolean);
+  source.affiliation = form.affiliation.value.trim();
+  source.homepage = form.homepage.value.trim() || null;
+  const translations = {};
+  for (const part of form.names.value.split(";")) {
+    const [language, name] = splitFirst(part.trim(), ":");
+    if (language && name) translations[language] = { ...(source.translations[language] || {}), name };
+  }
+  source.translations = translations;
+  try {
+    await api("POST", "/sources", { sources: [source] });
+    form.hidden = true;
+    say("Saved source " + source.name + ".");
+    await loadSources();
+  } catch (error) {
+    say("Not saved: " + problemsOf(error), true);
+  }
+}
+
+async function importFile(preview) {
+  const file = document.getElementById("import-file").files[0];
+  const report = document.getElementById("import-report");
+  if (!file) { say("Choose a dataset file first.", true); return; }
+  const response = await fetch("/desk/api/import" + (preview ? "?preview=1" : ""), {
+    method: "POST", body: await file.text(),
+    headers: { Authorization: "tma " + initData, "Content-Type": "application/json", "X-Request-Id": requestId() },
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    report.textContent = (data.problems || [data.error || response.statusText]).join("\n");
+    document.getElementById("import-apply").disabled = true;
+    return;
+  }
+  report.textContent = preview ? data.summary : "Imported: " + data.imported;
+  document.getElementById("import-apply").disabled = !preview;
+  if (!preview) await loadSources();
+}
+
+async function exportAll() {
+  const response = await fetch("/desk/api/export", { headers: { Authorization: "tma " + initData } });
+  const link = el("a", null, { download: "factcheck-dataset.json" });
+  link.href = URL.createObjectURL(await response.blob());
+  link.click();
+  URL.revokeObjectURL(link.href);
 }
 
 function parseSources(text) {
@@ -210,9 +283,10 @@ function toForm() {
     sourceName(a.source) + ": " + f.label + ": " + f.raw + (f.point ? " #" + pointNumber(f.point) : ""))).join("\n");
   form.links.value = incident.accounts.filter((a) => a.url || a.published).map((a) =>
     [sourceName(a.source) + ":", a.url || "", a.published || ""].join(" ").trim()).join("\n");
-  form.translations.value = Object.keys(incident.translations).length
-    ? JSON.stringify(incident.translations, null, 1) : "";
+  form.posts.value = incident.posts.map((p) => p.channel + "/" + p.message_id).join("\n");
   drawGrid();
+  drawMedia();
+  drawTranslations();
 }
 
 function fromForm() {
@@ -276,8 +350,12 @@ function fromForm() {
     account.url = parts.find((p) => /^https?:\/\//.test(p)) || null;
     account.published = parts.find((p) => /^\d{4}-\d{2}-\d{2}$/.test(p)) || null;
   }
-  const translations = form.translations.value.trim();
-  incident.translations = translations ? JSON.parse(translations) : {};
+  incident.posts = [];
+  for (const line of lines(form.posts.value)) {
+    const post = /^(@[A-Za-z0-9_]{4,32}|-100\d{5,15})\/(\d+)$/.exec(line.replace(/^https:\/\/t\.me\//, "@"));
+    if (post) incident.posts.push({ channel: post[1], message_id: Number(post[2]) });
+    else unknown.push("post " + line);
+  }
   return { incident, unknown };
 }
 
@@ -319,12 +397,70 @@ function setStance(account, point, stance) {
 }
 
 function refreshGrid() {
-  try {
-    state.incident = fromForm().incident;
-    drawGrid();
-  } catch (error) {
-    say("Check the translations: " + error.message, true);
+  state.incident = fromForm().incident;
+  drawGrid();
+  drawMedia();
+  drawTranslations();
+}
+
+function drawMedia() {
+  const list = document.getElementById("media-list");
+  const media = state.incident.media || [];
+  list.replaceChildren(...media.map((item, n) => {
+    const row = el("li", item.kind + " · " + (item.fingerprints || []).length + " fingerprints" +
+      (item.width ? " · " + item.width + "×" + item.height : ""));
+    const note = el("input", null, { "aria-label": "where it first appeared", placeholder: "where it first appeared" });
+    note.value = item.note || "";
+    note.addEventListener("input", () => { item.note = note.value; });
+    const drop = el("button", "Remove", { type: "button" });
+    drop.addEventListener("click", () => { media.splice(n, 1); drawMedia(); });
+    row.append(note, drop);
+    return row;
+  }));
+  if (!media.length) list.append(el("li", "None recorded."));
+}
+
+// Every text of the record beside its translation in the chosen language.
+function drawTranslations() {
+  const language = document.getElementById("language").value;
+  const box = document.getElementById("translation-fields");
+  const incident = state.incident;
+  const fields = [];
+  const own = () => incident.translations[language] || (incident.translations[language] = { title: "" });
+  const field = (label, original, current, write) => {
+    if (!original) return;
+    const input = el(original.length > 80 ? "textarea" : "input", null, { lang: language,
+      dir: language === "ar" ? "rtl" : "ltr", "aria-label": label + " in " + language });
+    input.value = current || "";
+    input.addEventListener("input", () => write(input.value.trim()));
+    const wrap = el("label", label + ": " + original);
+    wrap.append(input);
+    fields.push(wrap);
+  };
+  const incidentField = (name, label, original) => field(label, original,
+    (incident.translations[language] || {})[name], (value) => {
+      const entry = own();
+      if (value) entry[name] = value; else delete entry[name];
+      if (!Object.values(entry).some(Boolean)) delete incident.translations[language];
+    });
+  incidentField("title", "Title", incident.title);
+  incidentField("summary", "Summary", incident.summary);
+  incidentField("place", "Place", incident.place.name);
+  incidentField("country", "Country", incident.place.country);
+  incidentField("date_note", "Date note", incident.date.note);
+  const mapField = (label, original, record) => field(label, original, (record.translations || {})[language],
+    (value) => {
+      record.translations = record.translations || {};
+      if (value) record.translations[language] = value; else delete record.translations[language];
+    });
+  incident.points.forEach((p, n) => mapField("Point " + (n + 1), p.text, p));
+  for (const account of incident.accounts) {
+    const name = sourceName(account.source);
+    mapField(name, account.summary, account);
+    for (const figure of account.figures) mapField(name + " · figure", figure.label, figure);
+    for (const stance of account.stances) if (stance.note) mapField(name + " · note", stance.note, stance);
   }
+  box.replaceChildren(...fields);
 }
 
 function problemsOf(error) {
@@ -334,6 +470,13 @@ function problemsOf(error) {
 
 async function save() {
   const form = document.getElementById("incident-form");
+  const title = state.incident.translations;
+  for (const [language, entry] of Object.entries(title)) {
+    if (!entry.title) {
+      say("A translation needs its title first (" + language + ").", true);
+      return;
+    }
+  }
   if (form.new_sources.value.trim()) {
     try {
       await saveSources(form.new_sources.value);
@@ -343,15 +486,10 @@ async function save() {
       return;
     }
   }
-  let read;
-  try {
-    read = fromForm();
-  } catch (error) {
-    say("Check the translations: " + error.message, true);
-    return;
-  }
+  const read = fromForm();
   if (read.unknown.length) {
-    say("Unknown sources: " + [...new Set(read.unknown)].join(", ") + ". Add them under Sources.", true);
+    say("Not understood: " + [...new Set(read.unknown)].join(", ") +
+      " (unknown sources go under New sources).", true);
     return;
   }
   try {
@@ -415,10 +553,43 @@ async function loadQueue() {
   if (!entries.length) list.append(el("li", "The queue is empty."));
 }
 
-async function loadAudit() {
-  const events = await api("GET", "/audit");
+async function loadAudit(event) {
+  if (event) event.preventDefault();
+  const filter = document.getElementById("audit-filter");
+  const query = new URLSearchParams();
+  if (filter.action.value.trim()) query.set("action", filter.action.value.trim());
+  if (filter.user.value.trim()) query.set("user", filter.user.value.trim());
+  if (filter.refusals.checked) query.set("refusals", "1");
+  const events = await api("GET", "/audit?" + query.toString());
   document.getElementById("audit-list").replaceChildren(...events.map((e) =>
     el("li", e.at.slice(0, 16).replace("T", " ") + " · " + e.who + " · " + e.action + " " + e.entity + " " + e.key)));
+}
+
+async function loadTeam() {
+  const team = await api("GET", "/moderators");
+  const list = document.getElementById("team-list");
+  list.replaceChildren(
+    ...team.admins.map((id) => el("li", id + " · admin (ADMIN_IDS)")),
+    ...team.moderators.map((m) => {
+      const row = el("li", m.id + " · " + (m.name || "") + " · " + m.role);
+      const remove = el("button", "Remove", { type: "button" });
+      remove.addEventListener("click", async () => {
+        try { await api("DELETE", "/moderators/" + m.id, {}); await loadTeam(); }
+        catch (error) { say(error.message, true); }
+      });
+      row.append(remove);
+      return row;
+    }));
+}
+
+async function appoint(event) {
+  event.preventDefault();
+  const form = event.target;
+  try {
+    await api("POST", "/moderators", { id: Number(form.id.value), name: form.name.value.trim() });
+    form.reset();
+    await loadTeam();
+  } catch (error) { say(error.message, true); }
 }
 
 async function undo() {
@@ -441,6 +612,13 @@ async function start() {
   document.getElementById("back").addEventListener("click", () => { show("incidents"); search(); });
   document.getElementById("source-form").addEventListener("submit", addSources);
   document.getElementById("undo").addEventListener("click", undo);
+  document.getElementById("audit-filter").addEventListener("submit", loadAudit);
+  document.getElementById("appoint").addEventListener("submit", appoint);
+  document.getElementById("source-edit").addEventListener("submit", saveSource);
+  document.getElementById("import-preview").addEventListener("click", () => importFile(true));
+  document.getElementById("import-apply").addEventListener("click", () => importFile(false));
+  document.getElementById("export").addEventListener("click", exportAll);
+  document.getElementById("language").addEventListener("change", drawTranslations);
   for (const name of ["points", "accounts", "new_sources"]) {
     document.getElementById("incident-form")[name].addEventListener("input", refreshGrid);
   }
@@ -452,12 +630,15 @@ async function start() {
         if (button.dataset.view === "sources") await loadSources();
         if (button.dataset.view === "queue") await loadQueue();
         if (button.dataset.view === "audit") await loadAudit();
+        if (button.dataset.view === "team") await loadTeam();
       } catch (error) { say(error.message, true); }
     });
   }
   try {
     const me = await api("GET", "/me");
     say("Signed in as " + (me.name || me.id) + " (" + me.role + ")");
+    state.role = me.role;
+    document.querySelector("nav button[data-view=team]").hidden = me.role !== "admin";
     await loadSources();
     const incidents = await search();
     // An empty desk has one thing to do: record the first incident.
