@@ -36,7 +36,7 @@ def _check(node: Any, path: str, problems: list[str]) -> None:
         return
     if not isinstance(node, dict):
         return
-    kind = node.get("@type")
+    kind = str(node.get("@type"))
     allowed = SCHEMA_ORG.get(kind, set())
     if kind not in SCHEMA_ORG:
         problems.append(f"{path}: unexpected type {kind!r}")
