@@ -136,7 +136,9 @@ class DeskApi:
         incident = await self.svc.database.repository.get_incident(request.match_info["key"])
         if incident is None:
             return problem(404, "no such incident")
-        return web.json_response(_full(incident))
+        helpful, not_helpful = await self.svc.database.community.feedback_counts(incident.key)
+        feedback = {"helpful": helpful, "not_helpful": not_helpful}
+        return web.json_response(_full(incident) | {"feedback": feedback})
 
     async def sources(self, request: web.Request) -> web.Response:
         sources = await self.svc.database.repository.list_sources()

@@ -258,6 +258,10 @@ async def test_translations_sources_and_the_team_are_edited_in_the_desk(
         await page.click("#incident-list button:has-text('Idlib')")
         await page.select_option("#language", "uk")
         await page.fill("[aria-label='Point 2 in uk']", "Загинули щонайменше 40 військових")
+        notes = await page.input_value("[name=notes]")
+        await page.fill(
+            "[name=notes]", notes + "\nSyrian state media #3: re-deployment, not a retreat"
+        )
         await page.click("#save")
         await saved(page, 2)
         await page.click("nav button[data-view=sources]")
@@ -276,5 +280,8 @@ async def test_translations_sources_and_the_team_are_edited_in_the_desk(
         role = await bot.services.database.staff.role_of(4567)
     assert incident is not None
     assert incident.points[1].translations["uk"] == "Загинули щонайменше 40 військових"
+    state_media = next(a for a in incident.accounts if a.source.key == "sy-state-media")
+    (note,) = [s.note for s in state_media.stances if s.point_key == "settlements-seized"]
+    assert note == "re-deployment, not a retreat"
     assert source is not None and source.affiliation == "Syrian government"
     assert role is not None and role.value == "moderator"

@@ -252,6 +252,7 @@ async function openIncident(key) {
     const data = key ? await api("GET", "/incidents/" + encodeURIComponent(key)) : null;
     state.incident = data ? data.incident : blankIncident();
     state.version = data ? data.version : null;
+    state.feedback = data ? data.feedback : null;
     toForm();
     show("editor");
     say(data ? "Version " + data.version : "A new incident");
@@ -276,6 +277,13 @@ function toForm() {
   form.precision.value = incident.date.precision;
   form.status.value = incident.status;
   form.date_note.value = incident.date.note || "";
+  form.keywords.value = (incident.keywords || []).join(", ");
+  const number = (id) => incident.points.findIndex((p) => p.id === id) + 1;
+  form.notes.value = incident.accounts.flatMap((a) => a.stances.filter((s) => s.note).map((s) =>
+    sourceName(a.source) + " #" + number(s.point) + ": " + s.note)).join("\n");
+  const votes = state.feedback;
+  document.getElementById("feedback").textContent = votes
+    ? "Readers: 👍 " + votes.helpful + " helpful · 👎 " + votes.not_helpful + " not helpful" : "";
   form.points.value = incident.points.map((p) => p.text).join("\n");
   form.accounts.value = incident.accounts.map((a) => sourceName(a.source) + ": " + a.summary).join("\n");
   const pointNumber = (id) => incident.points.findIndex((p) => p.id === id) + 1;
@@ -303,6 +311,7 @@ function fromForm() {
   incident.date = { start: form.start.value || null, end: form.end.value || null,
     precision: form.precision.value, note: form.date_note.value.trim() };
   incident.status = form.status.value;
+  incident.keywords = form.keywords.value.split(",").map((k) => k.trim()).filter(Boolean);
   const taken = new Set();
   incident.points = lines(form.points.value).map((text, n) => {
     const same = old.points.find((p) => p.text === text && !taken.has(p.id)) ||
@@ -349,6 +358,25 @@ function fromForm() {
     const parts = rest.split(/\s+/).filter(Boolean);
     account.url = parts.find((p) => /^https?:\/\//.test(p)) || null;
     account.published = parts.find((p) => /^\d{4}-\d{2}-\d{2}$/.test(p)) || null;
+  }
+  const noted = new Set();
+  for (const line of lines(form.notes.value)) {
+    const [where, note] = splitFirst(line, ":");
+    const at = /^(.*?)\s*#(\d+)$/.exec(where);
+    const source = at ? sourceFor(at[1]) : null;
+    const account = source ? incident.accounts.find((a) => a.source === source.id) : null;
+    const point = at ? incident.points[Number(at[2]) - 1] : null;
+    if (!account || !point) { unknown.push(line); continue; }
+    let stance = account.stances.find((s) => s.point === point.id);
+    if (!stance) account.stances.push(stance = { point: point.id, stance: "silent", note: "", translations: {} });
+    if (stance.note !== note) stance.translations = {};
+    stance.note = note;
+    noted.add(account.id + "#" + point.id);
+  }
+  for (const account of incident.accounts) {
+    for (const stance of account.stances) {
+      if (stance.note && !noted.has(account.id + "#" + stance.point)) { stance.note = ""; stance.translations = {}; }
+    }
   }
   incident.posts = [];
   for (const line of lines(form.posts.value)) {
