@@ -9,19 +9,17 @@ Tesseract at all, `available()` is false and pictures are matched by their capti
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import shutil
 import subprocess
-import warnings
 from functools import cache
 from typing import Final
 
 import pytesseract
-from PIL import Image, ImageOps
+from PIL import Image
 
-from domain.media.pictures import MAX_PIXELS, PictureError
+from domain.media.pictures import MAX_PIXELS, decode_grey
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +50,7 @@ def available() -> bool:
 
 def ocr_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """The picture in grey at a size Tesseract reads well; PictureError if it is none."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width <= 0 or height <= 0 or width * height > max_pixels:
-                raise PictureError(f"a picture of {width} × {height} is not read")
-            image.draft("L", (OCR_SIDE, OCR_SIDE))
-            grey = (ImageOps.exif_transpose(image) or image).convert("L")
-    except PictureError:
-        raise
-    except (OSError, ValueError, Image.DecompressionBombError, Warning) as error:
-        raise PictureError("not a picture that can be read") from error
+    grey, _size = decode_grey(data, OCR_SIDE, max_pixels=max_pixels)
     longest = max(grey.size)
     if longest > OCR_SIDE:
         scale = OCR_SIDE / longest

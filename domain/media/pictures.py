@@ -65,9 +65,14 @@ class Picture:
     height: int
 
 
-def open_picture(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Picture:
-    """Decode a photo, screenshot or video thumbnail; PictureError if it is none, or claims
-    more pixels than any real one has."""
+def decode_grey(
+    data: bytes, side: int, *, max_pixels: int = MAX_PIXELS
+) -> tuple[Image.Image, tuple[int, int]]:
+    """The picture in grey, decoded at no less than `side` pixels across where the format
+    can decode smaller (JPEG: 1/2, 1/4 or 1/8 scale, for a fraction of the work), upright
+    by its EXIF orientation; and its size as stored. PictureError if the bytes are no
+    picture, or claim more pixels than any real one has (checked on the header, before
+    any pixel is read)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -75,15 +80,20 @@ def open_picture(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Picture:
             width, height = image.size
             if width <= 0 or height <= 0 or width * height > max_pixels:
                 raise PictureError(f"a picture of {width} × {height} is not read")
-            # JPEG decodes at 1/2, 1/4 or 1/8 scale for a fraction of the work.
-            image.draft("L", (WORK_SIDE * 2, WORK_SIDE * 2))
-            grey = (ImageOps.exif_transpose(image) or image).convert("L")
+            image.draft("L", (side, side))
+            return (ImageOps.exif_transpose(image) or image).convert("L"), (width, height)
     except PictureError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
         raise PictureError("not a picture that can be read") from error
     except Image.DecompressionBombWarning as error:
         raise PictureError("a picture this large is not read") from error
+
+
+def open_picture(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Picture:
+    """Decode a photo, screenshot or video thumbnail for its fingerprint; PictureError if
+    it is none (`decode_grey`)."""
+    grey, (width, height) = decode_grey(data, WORK_SIDE * 2, max_pixels=max_pixels)
     if max(grey.size) > WORK_SIDE:
         scale = WORK_SIDE / max(grey.size)
         size = (max(8, round(grey.width * scale)), max(8, round(grey.height * scale)))

@@ -15,7 +15,7 @@ import aiohttp
 from domain.sample import REFERENCE_INCIDENT_KEY
 from tests.double import BotApiDouble
 from tests.helpers.desk import signed_init_data
-from tests.helpers.running_bot import RunningBot, running_bot
+from tests.helpers.running_bot import RunningBot, running_bot, serving_web
 
 ADMIN = 900
 STRANGER = 4321
@@ -47,12 +47,7 @@ async def desk_of(
 ) -> AsyncIterator[tuple[RunningBot, Desk]]:
     base = f"http://127.0.0.1:{port}"
     async with running_bot(
-        double,
-        tmp_path,
-        WEB_BASE_URL=base,
-        WEBHOOK_LISTEN="127.0.0.1",
-        WEBHOOK_PORT=str(port),
-        ADMIN_IDS=str(ADMIN),
+        double, tmp_path, environment=serving_web(port, ADMIN_IDS=str(ADMIN))
     ) as bot:
         yield bot, Desk(base, signed_init_data(double.token, user_id))
 

@@ -16,7 +16,7 @@ import pytest
 from domain.sample import REFERENCE_INCIDENT_KEY
 from tests.double import BotApiDouble
 from tests.helpers.desk import signed_init_data
-from tests.helpers.running_bot import running_bot
+from tests.helpers.running_bot import running_bot, serving_web
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -116,11 +116,7 @@ async def test_the_reference_case_entered_in_the_desk_answers_a_user(
         running_bot(
             bot_api,
             tmp_path,
-            SAMPLE_DATA="no",
-            ADMIN_IDS=str(ADMIN),
-            WEB_BASE_URL=base,
-            WEBHOOK_LISTEN="127.0.0.1",
-            WEBHOOK_PORT=str(unused_tcp_port),
+            environment=serving_web(unused_tcp_port, SAMPLE_DATA="no", ADMIN_IDS=str(ADMIN)),
         ) as bot,
         browser() as chromium,
     ):
@@ -182,10 +178,7 @@ async def test_a_save_after_another_moderators_is_refused_and_says_why(
         running_bot(
             bot_api,
             tmp_path,
-            ADMIN_IDS=f"{ADMIN},901",
-            WEB_BASE_URL=base,
-            WEBHOOK_LISTEN="127.0.0.1",
-            WEBHOOK_PORT=str(unused_tcp_port),
+            environment=serving_web(unused_tcp_port, ADMIN_IDS=f"{ADMIN},901"),
         ) as bot,
         browser() as chromium,
     ):
@@ -217,9 +210,7 @@ async def test_an_arabic_public_page_reads_right_to_left(
         running_bot(
             bot_api,
             tmp_path,
-            WEB_BASE_URL=base,
-            WEBHOOK_LISTEN="127.0.0.1",
-            WEBHOOK_PORT=str(unused_tcp_port),
+            environment=serving_web(unused_tcp_port),
         ),
         browser() as chromium,
     ):
@@ -246,10 +237,7 @@ async def test_translations_sources_and_the_team_are_edited_in_the_desk(
         running_bot(
             bot_api,
             tmp_path,
-            ADMIN_IDS=str(ADMIN),
-            WEB_BASE_URL=base,
-            WEBHOOK_LISTEN="127.0.0.1",
-            WEBHOOK_PORT=str(unused_tcp_port),
+            environment=serving_web(unused_tcp_port, ADMIN_IDS=str(ADMIN)),
         ) as bot,
         browser() as chromium,
     ):

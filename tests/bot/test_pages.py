@@ -22,7 +22,7 @@ from multidict import CIMultiDict
 from db.repository import Actor
 from domain.sample import REFERENCE_INCIDENT_KEY
 from tests.double import BotApiDouble
-from tests.helpers.running_bot import RunningBot, keyboard_data, running_bot
+from tests.helpers.running_bot import RunningBot, keyboard_data, running_bot, serving_web
 
 TITLE = "Reported militant offensive on Syrian government forces in Idlib"
 MODERATOR = Actor(900, "test")
@@ -33,9 +33,7 @@ async def serving(
     double: BotApiDouble, tmp_path: Path, port: int
 ) -> AsyncIterator[tuple[RunningBot, str]]:
     base = f"http://127.0.0.1:{port}"
-    async with running_bot(
-        double, tmp_path, WEB_BASE_URL=base, WEBHOOK_LISTEN="127.0.0.1", WEBHOOK_PORT=str(port)
-    ) as bot:
+    async with running_bot(double, tmp_path, environment=serving_web(port)) as bot:
         yield bot, base
 
 

@@ -6,7 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,13 +69,16 @@ async def running_bot(
     tmp_path: Path,
     *,
     webhook_port: int | None = None,
+    environment: Mapping[str, str] | None = None,
     **overrides: str,
 ) -> AsyncIterator[RunningBot]:
     """Start the bot as `run_polling` (or, given a port, `run_webhook`) would; stop it after.
 
     In webhook mode the double posts updates to the bot's webhook server on 127.0.0.1; the
     address is plain http because the TLS end of a real deployment is a reverse proxy.
+    `environment` and `overrides` are settings over the defaults of `bot_environment`.
     """
+    overrides = {**(environment or {}), **overrides}
     if webhook_port is not None:
         overrides.setdefault("WEBHOOK_URL", f"http://127.0.0.1:{webhook_port}/{WEBHOOK_PATH}")
         overrides.setdefault("WEBHOOK_SECRET", "test-secret-0123456789-abcdefghijklmnop")
@@ -146,3 +149,13 @@ class Moderator:
         self.double.user_presses(self.user, message, buttons[label])
         self.sent += 1
         return (await self.double.wait_for_messages(self.chat, seen + 1))[-1]
+
+
+def serving_web(port: int, **overrides: str) -> dict[str, str]:
+    """Settings for a bot whose web server (public pages, the desk) listens on 127.0.0.1."""
+    return {
+        "WEB_BASE_URL": f"http://127.0.0.1:{port}",
+        "WEBHOOK_LISTEN": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+        **overrides,
+    }
