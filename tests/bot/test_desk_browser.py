@@ -273,3 +273,35 @@ async def test_translations_sources_and_the_team_are_edited_in_the_desk(
     assert note == "re-deployment, not a retreat"
     assert source is not None and source.affiliation == "Syrian government"
     assert role is not None and role.value == "moderator"
+
+
+async def test_a_queued_claim_is_linked_by_searching_for_its_incident(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
+) -> None:
+    base = f"http://127.0.0.1:{unused_tcp_port}"
+    async with (
+        running_bot(
+            bot_api,
+            tmp_path,
+            environment=serving_web(unused_tcp_port, ADMIN_IDS=str(ADMIN)),
+        ) as bot,
+        browser() as chromium,
+    ):
+        reader = bot_api.add_user(960, "Reader")
+        chat = bot_api.add_private_chat(reader)
+        bot_api.user_sends(reader, chat, "Zephyrbrook aqueduct bombed by drones last night?")
+        (no_record,) = await bot_api.wait_for_messages(chat, 1)
+        page = await chromium.new_page(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
+        await page.goto(desk_url(base, bot_api.token))
+        await page.click("nav button[data-view=queue]")
+        await page.wait_for_selector("#queue-list li:has-text('Zephyrbrook')")
+        await page.fill("#queue-list input[type=search]", "Idlib offensive soldiers")
+        await page.click("#queue-list button:has-text('Find the incident')")
+        choice = "#queue-list button:has-text('Link to: Reported militant offensive')"
+        await page.wait_for_selector(choice)
+        await page.screenshot(path=str(SCREENSHOTS / "desk-queue.png"))
+        await page.click(choice)
+        await page.wait_for_selector("#status:has-text('Linked')")
+        queue = await bot.services.database.community.open_queue()
+    assert "no record" in (no_record.plain or "").lower()
+    assert queue == []

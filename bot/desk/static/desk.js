@@ -130,7 +130,10 @@ function editSource(source) {
   form.aliases.value = source.aliases.join(", ");
   form.affiliation.value = source.affiliation || "";
   form.homepage.value = source.homepage || "";
-  form.names.value = Object.entries(source.translations || {}).map(([l, t]) => l + ": " + t.name).join("; ");
+  const translated = Object.entries(source.translations || {});
+  form.names.value = translated.map(([l, t]) => l + ": " + t.name).join("; ");
+  form.affiliations.value = translated.filter(([, t]) => t.affiliation)
+    .map(([l, t]) => l + ": " + t.affiliation).join("; ");
   form.name.focus();
 }
 
@@ -146,7 +149,11 @@ async function saveSource(event) {
   const translations = {};
   for (const part of form.names.value.split(";")) {
     const [language, name] = splitFirst(part.trim(), ":");
-    if (language && name) translations[language] = { ...(source.translations[language] || {}), name };
+    if (language && name) translations[language] = { name };
+  }
+  for (const part of form.affiliations.value.split(";")) {
+    const [language, affiliation] = splitFirst(part.trim(), ":");
+    if (language && affiliation && translations[language]) translations[language].affiliation = affiliation;
   }
   source.translations = translations;
   try {
@@ -224,7 +231,9 @@ async function addSources(event) {
 async function search(event) {
   if (event) event.preventDefault();
   const q = document.getElementById("q").value.trim();
-  const found = await api("GET", "/incidents" + (q ? "?q=" + encodeURIComponent(q) : ""));
+  const status = document.getElementById("status-filter").value;
+  const found = (await api("GET", "/incidents" + (q ? "?q=" + encodeURIComponent(q) : "")))
+    .filter((item) => !status || item.status === status);
   const list = document.getElementById("incident-list");
   list.replaceChildren(...found.map((item) => {
     const row = el("li");
@@ -561,13 +570,26 @@ async function loadQueue() {
     row.append(el("div", "×" + entry.times_asked + " · " + entry.waiting + " waiting" +
       (entry.judged_wrong ? " · answered with " + entry.judged_wrong + ", judged wrong" : "")),
     el("div", entry.text));
-    const target = el("input", null, { "aria-label": "incident id to link", placeholder: "incident id" });
-    const link = el("button", "Link", { type: "button" });
-    link.addEventListener("click", async () => {
+    // Linking starts from a search: the claim itself first, as the matcher reads it.
+    const target = el("input", null, { "aria-label": "find the incident", type: "search" });
+    target.value = entry.text.slice(0, 200);
+    const find = el("button", "Find the incident", { type: "button" });
+    const choices = el("div", null, { class: "actions" });
+    find.addEventListener("click", async () => {
       try {
-        const result = await api("POST", "/queue/" + entry.id + "/link", { incident: target.value.trim() });
-        say("Linked; " + result.told + " told.");
-        await loadQueue();
+        const found = await api("GET", "/incidents?q=" + encodeURIComponent(target.value.trim()));
+        choices.replaceChildren(...found.slice(0, 5).map((item) => {
+          const link = el("button", "Link to: " + item.title, { type: "button" });
+          link.addEventListener("click", async () => {
+            try {
+              const result = await api("POST", "/queue/" + entry.id + "/link", { incident: item.id });
+              say("Linked; " + result.told + " told.");
+              await loadQueue();
+            } catch (error) { say(error.message, true); }
+          });
+          return link;
+        }));
+        if (!found.length) choices.replaceChildren(el("span", "Nothing found: search other words.", { class: "muted" }));
       } catch (error) { say(error.message, true); }
     });
     const dismiss = el("button", "Dismiss", { type: "button" });
@@ -575,7 +597,7 @@ async function loadQueue() {
       try { await api("POST", "/queue/" + entry.id + "/dismiss", {}); await loadQueue(); }
       catch (error) { say(error.message, true); }
     });
-    row.append(target, link, dismiss);
+    row.append(target, find, dismiss, choices);
     return row;
   }));
   if (!entries.length) list.append(el("li", "The queue is empty."));
