@@ -32,7 +32,9 @@ from bot.desk.http import (
     read_json,
     user_of,
 )
+from bot.desk.strings import DESK_WORDS
 from bot.handlers.moderation.access import role_of
+from bot.i18n import pick_language, t
 from bot.services import Services
 from db.repository import ConflictError, NotFoundError, RepositoryError
 from domain import moderation
@@ -116,9 +118,22 @@ class DeskApi:
     # --- reading ----------------------------------------------------------------------------
 
     async def me(self, request: web.Request) -> web.Response:
+        """Who is signed in, and the desk's words in their language: their /lang choice,
+        else the language Telegram gives for them."""
         user = user_of(request)
         role = request[ROLE_KEY]
-        return web.json_response({"id": user.id, "name": user.name, "role": role.value})
+        chosen = await self.svc.language_choice(user.id)
+        language = pick_language(user.language_code, chosen, self.svc.settings.default_language)
+        words = {text: t(language, text) for text in DESK_WORDS}
+        return web.json_response(
+            {
+                "id": user.id,
+                "name": user.name,
+                "role": role.value,
+                "language": language,
+                "words": {text: said for text, said in words.items() if said != text},
+            }
+        )
 
     async def incidents(self, request: web.Request) -> web.Response:
         """The most recently changed incidents, or those the search (the matcher itself,

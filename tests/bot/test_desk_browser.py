@@ -103,8 +103,10 @@ async def saved(page: object, version: int) -> None:
         raise AssertionError(f"the desk said: {said}") from None
 
 
-def desk_url(base: str, token: str, user_id: int = ADMIN) -> str:
-    data = quote(signed_init_data(token, user_id, first_name="Olena"), safe="")
+def desk_url(base: str, token: str, user_id: int = ADMIN, language: str = "en") -> str:
+    data = quote(
+        signed_init_data(token, user_id, first_name="Olena", language_code=language), safe=""
+    )
     return f"{base}/desk#tgWebAppData={data}&tgWebAppThemeParams={quote(THEME, safe='')}"
 
 
@@ -245,7 +247,7 @@ async def test_translations_sources_and_the_team_are_edited_in_the_desk(
         await page.goto(desk_url(base, bot_api.token))
         await page.click("#incident-list button:has-text('Idlib')")
         await page.select_option("#language", "uk")
-        await page.fill("[aria-label='Point 2 in uk']", "Загинули щонайменше 40 військових")
+        await page.fill("[aria-label='Point 2 (uk)']", "Загинули щонайменше 40 військових")
         notes = await page.input_value("[name=notes]")
         await page.fill(
             "[name=notes]", notes + "\nSyrian state media #3: re-deployment, not a retreat"
@@ -305,3 +307,31 @@ async def test_a_queued_claim_is_linked_by_searching_for_its_incident(
         queue = await bot.services.database.community.open_queue()
     assert "no record" in (no_record.plain or "").lower()
     assert queue == []
+
+
+async def test_the_desk_speaks_the_moderators_language(
+    bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
+) -> None:
+    base = f"http://127.0.0.1:{unused_tcp_port}"
+    async with (
+        running_bot(
+            bot_api, tmp_path, environment=serving_web(unused_tcp_port, ADMIN_IDS="900,902")
+        ),
+        browser() as chromium,
+    ):
+        seen = {}
+        for user_id, language in ((ADMIN, "uk"), (902, "ar")):
+            page = await chromium.new_page(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
+            await page.goto(desk_url(base, bot_api.token, user_id, language))
+            await page.wait_for_selector("#status:has-text('Olena')")
+            seen[language] = (
+                await page.text_content("nav button[data-view=incidents]"),
+                await page.evaluate("document.documentElement.dir"),
+                await page.text_content("#status"),
+            )
+            if language == "ar":
+                await page.click("#incident-list button")
+                await page.wait_for_selector("#editor:not([hidden])")
+                await page.screenshot(path=str(SCREENSHOTS / "desk-ar.png"), full_page=False)
+    assert seen["uk"] == ("Інциденти", "ltr", "Ви увійшли як Olena (адміністратор)")
+    assert seen["ar"][:2] == ("الحوادث", "rtl")

@@ -49,6 +49,25 @@ async function api(method, path, body) {
   return data;
 }
 
+// The desk's words in the moderator's language, from the bot's catalogues (`/me`).
+let words = {};
+
+function T(text, values) {
+  const said = words[text] || text;
+  return said.replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? values[name] : whole));
+}
+
+function translatePage(language) {
+  document.documentElement.lang = language;
+  document.documentElement.dir = language === "ar" ? "rtl" : "ltr";
+  for (const node of document.querySelectorAll("[data-t]")) node.textContent = T(node.dataset.t);
+  for (const node of document.querySelectorAll("[data-t-placeholder]")) {
+    node.placeholder = T(node.dataset.tPlaceholder);
+  }
+  // What moderators type runs in its own direction, whatever the page's.
+  for (const field of document.querySelectorAll("input:not([type=checkbox]), textarea")) field.dir = "auto";
+}
+
 function say(text, isError) {
   const status = document.getElementById("status");
   status.textContent = text;
@@ -159,17 +178,17 @@ async function saveSource(event) {
   try {
     await api("POST", "/sources", { sources: [source] });
     form.hidden = true;
-    say("Saved source " + source.name + ".");
+    say(T("Saved source {name}.", { name: source.name }));
     await loadSources();
   } catch (error) {
-    say("Not saved: " + problemsOf(error), true);
+    say(T("Not saved: {problems}", { problems: problemsOf(error) }), true);
   }
 }
 
 async function importFile(preview) {
   const file = document.getElementById("import-file").files[0];
   const report = document.getElementById("import-report");
-  if (!file) { say("Choose a dataset file first.", true); return; }
+  if (!file) { say(T("Choose a dataset file first."), true); return; }
   const response = await fetch("/desk/api/import" + (preview ? "?preview=1" : ""), {
     method: "POST", body: await file.text(),
     headers: { Authorization: "tma " + initData, "Content-Type": "application/json", "X-Request-Id": requestId() },
@@ -180,7 +199,7 @@ async function importFile(preview) {
     document.getElementById("import-apply").disabled = true;
     return;
   }
-  report.textContent = preview ? data.summary : "Imported: " + data.imported;
+  report.textContent = preview ? data.summary : T("Imported: {summary}", { summary: data.imported });
   document.getElementById("import-apply").disabled = !preview;
   if (!preview) await loadSources();
 }
@@ -220,9 +239,9 @@ async function addSources(event) {
   try {
     const saved = await saveSources(form.lines.value);
     form.lines.value = "";
-    say("Sources saved: " + saved.join(", "));
+    say(T("Sources saved: {names}", { names: saved.join(", ") }));
   } catch (error) {
-    say("Not saved: " + problemsOf(error), true);
+    say(T("Not saved: {problems}", { problems: problemsOf(error) }), true);
   }
 }
 
@@ -239,11 +258,11 @@ async function search(event) {
     const row = el("li");
     const open = el("button", item.title, { type: "button" });
     open.addEventListener("click", () => openIncident(item.id));
-    row.append(open, el("div", [item.place, item.date || "", item.status.replace(/_/g, " "),
-      item.accounts + " accounts"].filter(Boolean).join(" · "), { class: "muted" }));
+    row.append(open, el("div", [item.place, item.date || "", T(item.status.replace(/_/g, " ")),
+      T("{count} accounts", { count: item.accounts })].filter(Boolean).join(" · "), { class: "muted" }));
     return row;
   }));
-  if (!found.length) list.append(el("li", q ? "Nothing found." : "No incidents yet."));
+  if (!found.length) list.append(el("li", q ? T("Nothing found.") : T("No incidents yet.")));
   return found;
 }
 
@@ -264,7 +283,7 @@ async function openIncident(key) {
     state.feedback = data ? data.feedback : null;
     toForm();
     show("editor");
-    say(data ? "Version " + data.version : "A new incident");
+    say(data ? T("Version {version}", { version: data.version }) : T("A new incident"));
   } catch (error) {
     say(error.message, true);
   }
@@ -273,7 +292,7 @@ async function openIncident(key) {
 function toForm() {
   const form = document.getElementById("incident-form");
   const incident = state.incident;
-  document.getElementById("editor-title").textContent = incident.title || "New incident";
+  document.getElementById("editor-title").textContent = incident.title || T("New incident");
   form.id.value = incident.id;
   form.id.readOnly = state.version !== null;
   form.title.value = incident.title;
@@ -292,7 +311,7 @@ function toForm() {
     sourceName(a.source) + " #" + number(s.point) + ": " + s.note)).join("\n");
   const votes = state.feedback;
   document.getElementById("feedback").textContent = votes
-    ? "Readers: 👍 " + votes.helpful + " helpful · 👎 " + votes.not_helpful + " not helpful" : "";
+    ? T("Readers: 👍 {helpful} helpful · 👎 {not_helpful} not helpful", votes) : "";
   form.points.value = incident.points.map((p) => p.text).join("\n");
   form.accounts.value = incident.accounts.map((a) => sourceName(a.source) + ": " + a.summary).join("\n");
   const pointNumber = (id) => incident.points.findIndex((p) => p.id === id) + 1;
@@ -400,7 +419,7 @@ function drawGrid() {
   const table = document.getElementById("grid");
   const incident = state.incident;
   const head = el("tr");
-  head.append(el("th", "Point", { scope: "col" }));
+  head.append(el("th", T("Point"), { scope: "col" }));
   for (const account of incident.accounts) head.append(el("th", sourceName(account.source), { scope: "col" }));
   const rows = incident.points.map((point, n) => {
     const row = el("tr");
@@ -409,9 +428,9 @@ function drawGrid() {
       const current = (account.stances.find((s) => s.point === point.id) || { stance: "silent" }).stance;
       const cell = el("td");
       const group = el("div", null, { class: "stances", role: "group",
-        "aria-label": sourceName(account.source) + " on point " + (n + 1) });
+        "aria-label": T("{source} on point {number}", { source: sourceName(account.source), number: n + 1 }) });
       for (const [stance, mark] of STANCES) {
-        const button = el("button", mark, { type: "button", title: stance, "aria-label": stance,
+        const button = el("button", mark, { type: "button", title: T(stance), "aria-label": T(stance),
           "aria-pressed": String(stance === current), "data-stance": stance });
         button.addEventListener("click", () => setStance(account, point, stance));
         group.append(button);
@@ -444,17 +463,17 @@ function drawMedia() {
   const list = document.getElementById("media-list");
   const media = state.incident.media || [];
   list.replaceChildren(...media.map((item, n) => {
-    const row = el("li", item.kind + " · " + (item.fingerprints || []).length + " fingerprints" +
+    const row = el("li", T(item.kind) + " · " + T("{count} fingerprints", { count: (item.fingerprints || []).length }) +
       (item.width ? " · " + item.width + "×" + item.height : ""));
-    const note = el("input", null, { "aria-label": "where it first appeared", placeholder: "where it first appeared" });
+    const note = el("input", null, { "aria-label": T("where it first appeared"), placeholder: T("where it first appeared") });
     note.value = item.note || "";
     note.addEventListener("input", () => { item.note = note.value; });
-    const drop = el("button", "Remove", { type: "button" });
+    const drop = el("button", T("Remove"), { type: "button" });
     drop.addEventListener("click", () => { media.splice(n, 1); drawMedia(); });
     row.append(note, drop);
     return row;
   }));
-  if (!media.length) list.append(el("li", "None recorded."));
+  if (!media.length) list.append(el("li", T("None recorded.")));
 }
 
 // Every text of the record beside its translation in the chosen language.
@@ -467,7 +486,7 @@ function drawTranslations() {
   const field = (label, original, current, write) => {
     if (!original) return;
     const input = el(original.length > 80 ? "textarea" : "input", null, { lang: language,
-      dir: language === "ar" ? "rtl" : "ltr", "aria-label": label + " in " + language });
+      dir: language === "ar" ? "rtl" : "ltr", "aria-label": label + " (" + language + ")" });
     input.value = current || "";
     input.addEventListener("input", () => write(input.value.trim()));
     const wrap = el("label", label + ": " + original);
@@ -480,22 +499,22 @@ function drawTranslations() {
       if (value) entry[name] = value; else delete entry[name];
       if (!Object.values(entry).some(Boolean)) delete incident.translations[language];
     });
-  incidentField("title", "Title", incident.title);
-  incidentField("summary", "Summary", incident.summary);
-  incidentField("place", "Place", incident.place.name);
-  incidentField("country", "Country", incident.place.country);
-  incidentField("date_note", "Date note", incident.date.note);
+  incidentField("title", T("Title"), incident.title);
+  incidentField("summary", T("Summary"), incident.summary);
+  incidentField("place", T("Place"), incident.place.name);
+  incidentField("country", T("Country"), incident.place.country);
+  incidentField("date_note", T("Date note"), incident.date.note);
   const mapField = (label, original, record) => field(label, original, (record.translations || {})[language],
     (value) => {
       record.translations = record.translations || {};
       if (value) record.translations[language] = value; else delete record.translations[language];
     });
-  incident.points.forEach((p, n) => mapField("Point " + (n + 1), p.text, p));
+  incident.points.forEach((p, n) => mapField(T("Point {number}", { number: n + 1 }), p.text, p));
   for (const account of incident.accounts) {
     const name = sourceName(account.source);
     mapField(name, account.summary, account);
-    for (const figure of account.figures) mapField(name + " · figure", figure.label, figure);
-    for (const stance of account.stances) if (stance.note) mapField(name + " · note", stance.note, stance);
+    for (const figure of account.figures) mapField(name + " · " + T("figure"), figure.label, figure);
+    for (const stance of account.stances) if (stance.note) mapField(name + " · " + T("note"), stance.note, stance);
   }
   box.replaceChildren(...fields);
 }
@@ -510,7 +529,7 @@ async function save() {
   const title = state.incident.translations;
   for (const [language, entry] of Object.entries(title)) {
     if (!entry.title) {
-      say("A translation needs its title first (" + language + ").", true);
+      say(T("A translation needs its title first ({language}).", { language }), true);
       return;
     }
   }
@@ -519,14 +538,14 @@ async function save() {
       await saveSources(form.new_sources.value);
       form.new_sources.value = "";
     } catch (error) {
-      say("Sources not saved: " + problemsOf(error), true);
+      say(T("Sources not saved: {problems}", { problems: problemsOf(error) }), true);
       return;
     }
   }
   const read = fromForm();
   if (read.unknown.length) {
-    say("Not understood: " + [...new Set(read.unknown)].join(", ") +
-      " (unknown sources go under New sources).", true);
+    say(T("Not understood: {items} (unknown sources go under New sources).",
+      { items: [...new Set(read.unknown)].join(", ") }), true);
     return;
   }
   try {
@@ -537,13 +556,13 @@ async function save() {
     state.incident = saved.incident;
     state.version = saved.version;
     toForm();
-    say("Saved (version " + saved.version + ").");
+    say(T("Saved (version {version}).", { version: saved.version }));
   } catch (error) {
     if (error.status === 409 && error.data && error.data.current) {
-      say("Not saved: someone else saved version " + error.data.current.version +
-        " meanwhile. Reopen the incident to see their change, then make yours again.", true);
+      say(T("Not saved: someone else saved version {version} meanwhile. Reopen the incident to see their change, then make yours again.",
+        { version: error.data.current.version }), true);
     } else {
-      say("Not saved: " + problemsOf(error), true);
+      say(T("Not saved: {problems}", { problems: problemsOf(error) }), true);
     }
   }
 }
@@ -552,7 +571,7 @@ async function remove() {
   if (state.version === null) return;
   try {
     await api("DELETE", "/incidents/" + encodeURIComponent(state.incident.id), {});
-    say("Deleted " + state.incident.id + ". Undo it under Audit.");
+    say(T("Deleted {id}. Undo it under Audit.", { id: state.incident.id }));
     show("incidents");
     await search();
   } catch (error) {
@@ -567,32 +586,32 @@ async function loadQueue() {
   const list = document.getElementById("queue-list");
   list.replaceChildren(...entries.map((entry) => {
     const row = el("li");
-    row.append(el("div", "×" + entry.times_asked + " · " + entry.waiting + " waiting" +
-      (entry.judged_wrong ? " · answered with " + entry.judged_wrong + ", judged wrong" : "")),
+    row.append(el("div", "×" + entry.times_asked + " · " + T("{count} waiting", { count: entry.waiting }) +
+      (entry.judged_wrong ? " · " + T("answered with {incident}, judged wrong", { incident: entry.judged_wrong }) : "")),
     el("div", entry.text));
     // Linking starts from a search: the claim itself first, as the matcher reads it.
-    const target = el("input", null, { "aria-label": "find the incident", type: "search" });
+    const target = el("input", null, { "aria-label": T("Find the incident"), type: "search" });
     target.value = entry.text.slice(0, 200);
-    const find = el("button", "Find the incident", { type: "button" });
+    const find = el("button", T("Find the incident"), { type: "button" });
     const choices = el("div", null, { class: "actions" });
     find.addEventListener("click", async () => {
       try {
         const found = await api("GET", "/incidents?q=" + encodeURIComponent(target.value.trim()));
         choices.replaceChildren(...found.slice(0, 5).map((item) => {
-          const link = el("button", "Link to: " + item.title, { type: "button" });
+          const link = el("button", T("Link to: {title}", { title: item.title }), { type: "button" });
           link.addEventListener("click", async () => {
             try {
               const result = await api("POST", "/queue/" + entry.id + "/link", { incident: item.id });
-              say("Linked; " + result.told + " told.");
+              say(T("Linked; {count} told.", { count: result.told }));
               await loadQueue();
             } catch (error) { say(error.message, true); }
           });
           return link;
         }));
-        if (!found.length) choices.replaceChildren(el("span", "Nothing found: search other words.", { class: "muted" }));
+        if (!found.length) choices.replaceChildren(el("span", T("Nothing found: search other words."), { class: "muted" }));
       } catch (error) { say(error.message, true); }
     });
-    const dismiss = el("button", "Dismiss", { type: "button" });
+    const dismiss = el("button", T("Dismiss"), { type: "button" });
     dismiss.addEventListener("click", async () => {
       try { await api("POST", "/queue/" + entry.id + "/dismiss", {}); await loadQueue(); }
       catch (error) { say(error.message, true); }
@@ -600,7 +619,7 @@ async function loadQueue() {
     row.append(target, find, dismiss, choices);
     return row;
   }));
-  if (!entries.length) list.append(el("li", "The queue is empty."));
+  if (!entries.length) list.append(el("li", T("The queue is empty.")));
 }
 
 async function loadAudit(event) {
@@ -619,10 +638,10 @@ async function loadTeam() {
   const team = await api("GET", "/moderators");
   const list = document.getElementById("team-list");
   list.replaceChildren(
-    ...team.admins.map((id) => el("li", id + " · admin (ADMIN_IDS)")),
+    ...team.admins.map((id) => el("li", id + " · " + T("admin") + " (ADMIN_IDS)")),
     ...team.moderators.map((m) => {
-      const row = el("li", m.id + " · " + (m.name || "") + " · " + m.role);
-      const remove = el("button", "Remove", { type: "button" });
+      const row = el("li", m.id + " · " + (m.name || "") + " · " + T(m.role));
+      const remove = el("button", T("Remove"), { type: "button" });
       remove.addEventListener("click", async () => {
         try { await api("DELETE", "/moderators/" + m.id, {}); await loadTeam(); }
         catch (error) { say(error.message, true); }
@@ -645,7 +664,7 @@ async function appoint(event) {
 async function undo() {
   try {
     const result = await api("POST", "/undo", {});
-    say("Undone: " + result.undone + " of " + result.key + ".");
+    say(T("Undone: {action} of {key}.", { action: result.undone, key: result.key }));
     await loadAudit();
   } catch (error) { say(error.message, true); }
 }
@@ -686,7 +705,9 @@ async function start() {
   }
   try {
     const me = await api("GET", "/me");
-    say("Signed in as " + (me.name || me.id) + " (" + me.role + ")");
+    words = me.words || {};
+    translatePage(me.language || "en");
+    say(T("Signed in as {name} ({role})", { name: me.name || me.id, role: T(me.role) }));
     state.role = me.role;
     document.querySelector("nav button[data-view=team]").hidden = me.role !== "admin";
     await loadSources();
