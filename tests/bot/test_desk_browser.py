@@ -9,6 +9,7 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from domain.sample import REFERENCE_INCIDENT_KEY
 from tests.double import BotApiDouble
 from tests.helpers.desk import signed_init_data
-from tests.helpers.running_bot import running_bot, serving_web
+from tests.helpers.running_bot import RunningBot, running_bot, serving_web
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -83,13 +84,34 @@ class Counting:
 
 
 @asynccontextmanager
-async def browser() -> AsyncIterator[object]:
+async def browser() -> AsyncIterator[Any]:
     async with playwright_api.async_playwright() as driver:
         launched = await driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             yield launched
         finally:
             await launched.close()
+
+
+@asynccontextmanager
+async def desk_session(
+    double: BotApiDouble, tmp_path: Path, port: int, **settings: str
+) -> AsyncIterator[tuple[RunningBot, Any, str]]:
+    """The bot with its web server on 127.0.0.1, a Chromium beside it, and the base URL."""
+    async with (
+        running_bot(double, tmp_path, environment=serving_web(port, **settings)) as bot,
+        browser() as chromium,
+    ):
+        yield bot, chromium, f"http://127.0.0.1:{port}"
+
+
+async def open_desk(
+    chromium: Any, base: str, token: str, user_id: int = ADMIN, language: str = "en"
+) -> Any:
+    """The desk on a phone-sized screen, opened by this user as Telegram opens it."""
+    page = await chromium.new_page(viewport={"width": 420, "height": 900})
+    await page.goto(desk_url(base, token, user_id, language))
+    return page
 
 
 async def saved(page: object, version: int) -> None:
@@ -113,17 +135,10 @@ def desk_url(base: str, token: str, user_id: int = ADMIN, language: str = "en") 
 async def test_the_reference_case_entered_in_the_desk_answers_a_user(
     bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
 ) -> None:
-    base = f"http://127.0.0.1:{unused_tcp_port}"
-    async with (
-        running_bot(
-            bot_api,
-            tmp_path,
-            environment=serving_web(unused_tcp_port, SAMPLE_DATA="no", ADMIN_IDS=str(ADMIN)),
-        ) as bot,
-        browser() as chromium,
-    ):
-        page = await chromium.new_page(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
-        await page.goto(desk_url(base, bot_api.token))
+    async with desk_session(
+        bot_api, tmp_path, unused_tcp_port, SAMPLE_DATA="no", ADMIN_IDS=str(ADMIN)
+    ) as (bot, chromium, base):
+        page = await open_desk(chromium, base, bot_api.token)
         # An empty desk opens on a new incident.
         await page.wait_for_selector("#editor:not([hidden])")
         moderator = Counting(page)
@@ -161,7 +176,7 @@ async def test_the_reference_case_entered_in_the_desk_answers_a_user(
         (answer,) = await bot_api.wait_for_messages(chat, 1)
         stored = await bot.services.database.repository.list_sources()
         key = next(iter(await bot.services.database.repository.recent_incidents(1)))[0]
-        public = await chromium.new_page(viewport={"width": 900, "height": 1200})  # type: ignore[attr-defined]
+        public = await chromium.new_page(viewport={"width": 900, "height": 1200})
         await public.goto(f"{base}/i/{key}")
         await public.screenshot(path=str(SCREENSHOTS / "public-page.png"), full_page=True)
     text = answer.plain or ""
@@ -175,19 +190,14 @@ async def test_the_reference_case_entered_in_the_desk_answers_a_user(
 async def test_a_save_after_another_moderators_is_refused_and_says_why(
     bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
 ) -> None:
-    base = f"http://127.0.0.1:{unused_tcp_port}"
-    async with (
-        running_bot(
-            bot_api,
-            tmp_path,
-            environment=serving_web(unused_tcp_port, ADMIN_IDS=f"{ADMIN},901"),
-        ) as bot,
-        browser() as chromium,
+    async with desk_session(bot_api, tmp_path, unused_tcp_port, ADMIN_IDS=f"{ADMIN},901") as (
+        bot,
+        chromium,
+        base,
     ):
         pages = []
         for user_id in (ADMIN, 901):
-            page = await chromium.new_page()  # type: ignore[attr-defined]
-            await page.goto(desk_url(base, bot_api.token, user_id))
+            page = await open_desk(chromium, base, bot_api.token, user_id)
             await page.click("#incident-list button:has-text('Idlib')")
             await page.wait_for_selector("#editor:not([hidden])")
             pages.append(page)
@@ -207,16 +217,8 @@ async def test_a_save_after_another_moderators_is_refused_and_says_why(
 async def test_an_arabic_public_page_reads_right_to_left(
     bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
 ) -> None:
-    base = f"http://127.0.0.1:{unused_tcp_port}"
-    async with (
-        running_bot(
-            bot_api,
-            tmp_path,
-            environment=serving_web(unused_tcp_port),
-        ),
-        browser() as chromium,
-    ):
-        page = await chromium.new_page(viewport={"width": 900, "height": 1200})  # type: ignore[attr-defined]
+    async with desk_session(bot_api, tmp_path, unused_tcp_port) as (_bot, chromium, base):
+        page = await chromium.new_page(viewport={"width": 900, "height": 1200})
         await page.goto(f"{base}/i/{REFERENCE_INCIDENT_KEY}?lang=ar")
         direction = await page.evaluate("getComputedStyle(document.body).direction")
         heading = await page.evaluate(
@@ -234,17 +236,12 @@ async def test_an_arabic_public_page_reads_right_to_left(
 async def test_translations_sources_and_the_team_are_edited_in_the_desk(
     bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
 ) -> None:
-    base = f"http://127.0.0.1:{unused_tcp_port}"
-    async with (
-        running_bot(
-            bot_api,
-            tmp_path,
-            environment=serving_web(unused_tcp_port, ADMIN_IDS=str(ADMIN)),
-        ) as bot,
-        browser() as chromium,
+    async with desk_session(bot_api, tmp_path, unused_tcp_port, ADMIN_IDS=str(ADMIN)) as (
+        bot,
+        chromium,
+        base,
     ):
-        page = await chromium.new_page(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
-        await page.goto(desk_url(base, bot_api.token))
+        page = await open_desk(chromium, base, bot_api.token)
         await page.click("#incident-list button:has-text('Idlib')")
         await page.select_option("#language", "uk")
         await page.fill("[aria-label='Point 2 (uk)']", "Загинули щонайменше 40 військових")
@@ -280,21 +277,16 @@ async def test_translations_sources_and_the_team_are_edited_in_the_desk(
 async def test_a_queued_claim_is_linked_by_searching_for_its_incident(
     bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
 ) -> None:
-    base = f"http://127.0.0.1:{unused_tcp_port}"
-    async with (
-        running_bot(
-            bot_api,
-            tmp_path,
-            environment=serving_web(unused_tcp_port, ADMIN_IDS=str(ADMIN)),
-        ) as bot,
-        browser() as chromium,
+    async with desk_session(bot_api, tmp_path, unused_tcp_port, ADMIN_IDS=str(ADMIN)) as (
+        bot,
+        chromium,
+        base,
     ):
         reader = bot_api.add_user(960, "Reader")
         chat = bot_api.add_private_chat(reader)
         bot_api.user_sends(reader, chat, "Zephyrbrook aqueduct bombed by drones last night?")
         (no_record,) = await bot_api.wait_for_messages(chat, 1)
-        page = await chromium.new_page(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
-        await page.goto(desk_url(base, bot_api.token))
+        page = await open_desk(chromium, base, bot_api.token)
         await page.click("nav button[data-view=queue]")
         await page.wait_for_selector("#queue-list li:has-text('Zephyrbrook')")
         await page.fill("#queue-list input[type=search]", "Idlib offensive soldiers")
@@ -312,17 +304,14 @@ async def test_a_queued_claim_is_linked_by_searching_for_its_incident(
 async def test_the_desk_speaks_the_moderators_language(
     bot_api: BotApiDouble, tmp_path: Path, unused_tcp_port: int
 ) -> None:
-    base = f"http://127.0.0.1:{unused_tcp_port}"
-    async with (
-        running_bot(
-            bot_api, tmp_path, environment=serving_web(unused_tcp_port, ADMIN_IDS="900,902")
-        ),
-        browser() as chromium,
+    async with desk_session(bot_api, tmp_path, unused_tcp_port, ADMIN_IDS="900,902") as (
+        _bot,
+        chromium,
+        base,
     ):
         seen = {}
         for user_id, language in ((ADMIN, "uk"), (902, "ar")):
-            page = await chromium.new_page(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
-            await page.goto(desk_url(base, bot_api.token, user_id, language))
+            page = await open_desk(chromium, base, bot_api.token, user_id, language)
             await page.wait_for_selector("#status:has-text('Olena')")
             seen[language] = (
                 await page.text_content("nav button[data-view=incidents]"),
