@@ -195,6 +195,9 @@ class Services:
         await self.database.shared.prune(older, int(time.time() // 60) - 5)
         await self.database.drafts.prune(FORM_TIMEOUT)
         await self.database.uploads.prune(FORM_TIMEOUT)
+        await self.database.desk_requests.prune(
+            dt.timedelta(seconds=self.settings.init_data_max_age)
+        )
         days = self.settings.unmatched_retention_days
         if days:
             cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)

@@ -16,6 +16,7 @@ from db.repository import (
     Actor,
     AuditTrail,
     CommunityRepository,
+    DeskRequests,
     FormDrafts,
     PendingUploads,
     Repository,
@@ -47,6 +48,7 @@ class Database:
         self.shared = SharedState(sessions)
         self.drafts = FormDrafts(sessions)
         self.uploads = PendingUploads(sessions)
+        self.desk_requests = DeskRequests(sessions)
         self.inbox = UpdateInbox(sessions, gate)
         self.vectors = IncidentVectors(sessions)
 

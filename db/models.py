@@ -416,6 +416,21 @@ class PendingUpload(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class DeskRequest(SQLModel, table=True):
+    """A change made from the desk, by its request id: the same id again is a replay.
+
+    Kept in the database so that every replica refuses it, for as long as the init data
+    that carried it stays valid (pruned after that)."""
+
+    __tablename__ = "desk_request"
+
+    user_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    request_id: str = Field(max_length=100, primary_key=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
 class IncidentVector(SQLModel, table=True):
     """An incident's embedding for the semantic stage of matching, by the model that made it.
 

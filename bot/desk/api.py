@@ -19,7 +19,7 @@ from typing import Any, Final
 from aiohttp import web
 from telegram import Bot
 
-from bot.desk.auth import InitDataError, Replays, verify_init_data
+from bot.desk.auth import InitDataError, verify_init_data
 from bot.desk.housekeeping import Housekeeping
 from bot.desk.http import (
     BOT_KEY,
@@ -59,7 +59,6 @@ API: Final = "/desk/api"
 class DeskApi:
     def __init__(self, services: Services) -> None:
         self.svc = services
-        self.replays = Replays(ttl=services.settings.init_data_max_age)
 
     def register(self, app: web.Application, bot: Bot) -> None:
         app[BOT_KEY] = bot
@@ -106,7 +105,7 @@ class DeskApi:
                 request_id = request.headers.get("X-Request-Id", "")
                 if not 8 <= len(request_id) <= 100:
                     return problem(400, "every change needs an X-Request-Id")
-                if not self.replays.first_time(user.id, request_id):
+                if not await self.svc.database.desk_requests.first_time(user.id, request_id):
                     log.warning("a desk request was sent again", extra={"user": user.id})
                     return problem(409, "this request was already made", replayed=True)
             request[USER_KEY] = user

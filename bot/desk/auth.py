@@ -7,7 +7,8 @@ a forged or altered field changes the signature, and data older than INIT_DATA_M
 refused, so a leaked copy stops working. No cookie is set: a page on another site cannot
 make a browser send the header, which is what makes the desk safe from cross-site
 requests. Writes also carry a request id, and a request seen before is refused
-(`Replays`): a captured write cannot be sent again.
+(`db.repository.DeskRequests`, shared by every replica): a captured write cannot be sent
+again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import parse_qsl
@@ -84,26 +84,3 @@ def verify_init_data(
     name = " ".join(str(user.get(part, "")) for part in ("first_name", "last_name")).strip()
     language = user.get("language_code")
     return DeskUser(user_id, name[:200], language if isinstance(language, str) else None, given)
-
-
-class Replays:
-    """Request ids already used, per user, forgotten after `ttl` seconds (by then the init
-    data that carried them has expired too). Bounded: the oldest go first."""
-
-    def __init__(self, ttl: float, limit: int = 100_000) -> None:
-        self._ttl = ttl
-        self._limit = limit
-        self._seen: OrderedDict[tuple[int, str], float] = OrderedDict()
-
-    def first_time(self, user_id: int, request_id: str, *, now: float | None = None) -> bool:
-        moment = time.monotonic() if now is None else now
-        while self._seen:
-            oldest_key, oldest = next(iter(self._seen.items()))
-            if moment - oldest < self._ttl and len(self._seen) < self._limit:
-                break
-            del self._seen[oldest_key]
-        key = (user_id, request_id)
-        if key in self._seen:
-            return False
-        self._seen[key] = moment
-        return True

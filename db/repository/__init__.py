@@ -26,7 +26,7 @@ from db.repository.community import CommunityRepository, FollowUp, QueueEntry, U
 from db.repository.incidents import Repository
 from db.repository.mapping import source_view
 from db.repository.replication import CHANGES_PER_READ, MAX_HOLES, ChangeCursor, SharedState
-from db.repository.runtime import FormDrafts, PendingUploads, UpdateInbox
+from db.repository.runtime import DeskRequests, FormDrafts, PendingUploads, UpdateInbox
 from db.repository.staff import StaffRepository
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "ChangeCursor",
     "CommunityRepository",
     "ConflictError",
+    "DeskRequests",
     "FollowUp",
     "FormDrafts",
     "NotFoundError",

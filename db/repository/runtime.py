@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import SQLModel, col
 
 from db.models import (
+    DeskRequest,
     FormDraft,
     InboxUpdate,
     PendingUpload,
@@ -61,6 +62,29 @@ class FormDrafts(Store):
         async with self.session() as session, session.begin():
             result = await session.execute(
                 delete(FormDraft).where(col(FormDraft.updated_at) < utcnow() - older_than)
+            )
+            return rows_affected(result)
+
+
+class DeskRequests(Store):
+    """Request ids of changes made from the desk: each counts once, in every replica."""
+
+    async def first_time(self, user_id: int, request_id: str) -> bool:
+        """Note the request; False when it was made before (a replay)."""
+        async with self.session() as session, session.begin():
+            # One statement: two replicas given the same request at once cannot both
+            # find it new.
+            statement = (
+                insert_for(session)(DeskRequest)
+                .values(user_id=user_id, request_id=request_id, created_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["user_id", "request_id"])
+            )
+            return bool(rows_affected(await session.execute(statement)))
+
+    async def prune(self, older_than: dt.timedelta) -> int:
+        async with self.session() as session, session.begin():
+            result = await session.execute(
+                delete(DeskRequest).where(col(DeskRequest.created_at) < utcnow() - older_than)
             )
             return rows_affected(result)
 

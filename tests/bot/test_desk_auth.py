@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from bot.desk.auth import InitDataError, Replays, verify_init_data
+from bot.desk.auth import InitDataError, verify_init_data
 from tests.helpers.desk import signed_init_data
 
 TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
@@ -52,11 +52,3 @@ def test_stale_and_future_init_data_are_refused() -> None:
 def test_malformed_init_data_is_refused(raw: str) -> None:
     with pytest.raises(InitDataError):
         verify_init_data(raw, TOKEN, max_age=HOUR)
-
-
-def test_a_request_id_counts_once_per_user_until_it_expires() -> None:
-    replays = Replays(ttl=60)
-    assert replays.first_time(1, "request-0001", now=0)
-    assert not replays.first_time(1, "request-0001", now=10)
-    assert replays.first_time(2, "request-0001", now=10)
-    assert replays.first_time(1, "request-0001", now=100)  # long expired with its init data

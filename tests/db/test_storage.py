@@ -722,3 +722,13 @@ async def test_a_duplicated_phrase_or_a_post_of_another_incident_is_refused_befo
         f"{REFERENCE_INCIDENT_KEY!r}" in problems
     )
     assert await database.repository.count_incidents() == before  # nothing written
+
+
+async def test_a_desk_request_counts_once_in_every_replica(database: Database) -> None:
+    requests = database.desk_requests
+    assert await requests.first_time(900, "request-0001")
+    assert not await requests.first_time(900, "request-0001")  # a replay
+    assert await requests.first_time(901, "request-0001")  # another moderator's
+    assert await requests.prune(dt.timedelta(hours=1)) == 0  # still within the hour
+    assert await requests.prune(dt.timedelta(0)) == 2
+    assert await requests.first_time(900, "request-0001")  # long expired with its session
