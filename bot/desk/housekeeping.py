@@ -26,7 +26,7 @@ from bot.desk.http import (
 )
 from bot.notify import link_claim
 from bot.services import Services
-from db.datasets import export_dataset, import_dataset, plan_import
+from db.datasets import ImportPlan, export_dataset, import_dataset, plan_import
 from db.repository import NotFoundError, RepositoryError
 from domain import dataset
 from domain.dataset import DatasetInvalid
@@ -215,7 +215,7 @@ class Housekeeping:
         )
 
 
-def _plan_json(plan: Any) -> dict[str, Any]:
+def _plan_json(plan: ImportPlan) -> dict[str, Any]:
     return {
         "new": plan.new,
         "changed": plan.changed,

@@ -11,6 +11,7 @@ import pytest
 
 from domain.dataset import SAMPLE_PATH
 from tests.double import BotApiDouble
+from tests.helpers.reference_entry import POINTS
 from tests.helpers.running_bot import Moderator, keyboard_data, running_bot
 
 ADMIN = 900
@@ -31,13 +32,6 @@ SOURCES = [
     ("Syrian state media", "state media", "SANA, Syrian Arab News Agency"),
     ("National Liberation Front", "armed_group", "NLF, al-Jabha al-Wataniya lil-Tahrir"),
     ("Syrian Observatory for Human Rights", "independent_monitor", "SOHR, the Observatory"),
-]
-POINTS = [
-    "Militants launched a major attack on Syrian government forces in Idlib",
-    "Up to 40 Syrian soldiers were killed",
-    "Militants seized two settlements and the army left positions",
-    "Up to 50 militants were killed and 90 wounded",
-    "About 400 Russian and Syrian air strikes hit the area since Wednesday",
 ]
 ACCOUNTS = [
     (

@@ -17,6 +17,7 @@ import pytest
 from domain.sample import REFERENCE_INCIDENT_KEY
 from tests.double import BotApiDouble
 from tests.helpers.desk import signed_init_data
+from tests.helpers.reference_entry import POINTS
 from tests.helpers.running_bot import RunningBot, running_bot, serving_web
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -38,13 +39,6 @@ SOURCES = [
     "Syrian state media | state_media | SANA, Syrian Arab News Agency",
     "National Liberation Front | armed_group | NLF, al-Jabha al-Wataniya lil-Tahrir",
     "Syrian Observatory for Human Rights | independent_monitor | SOHR, the Observatory",
-]
-POINTS = [
-    "Militants launched a major attack on Syrian government forces in Idlib",
-    "Up to 40 Syrian soldiers were killed",
-    "Militants seized two settlements and the army left positions",
-    "Up to 50 militants were killed and 90 wounded",
-    "About 400 Russian and Syrian air strikes hit the area since Wednesday",
 ]
 ACCOUNTS = [
     "Russian Ministry of Defence: Militant groups attacked on Wednesday; up to 40 soldiers died.",
